@@ -1,0 +1,144 @@
+"""An assignment is data: ``assignments/<name>/assignment.toml`` plus the shared
+messages in ``assignments/messages.toml``.  A new homework is a new file, no code."""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from grader.expressions import evaluate
+
+ASSIGNMENTS_DIR = Path(__file__).resolve().parent.parent / "assignments"
+LANGUAGES = ("ko", "en")
+
+
+class AssignmentError(Exception):
+    """The assignment file is missing or wrong; ``str(exc)`` says what to fix."""
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    seed: int
+    n: int
+    x_start: float
+    x_stop: float
+    truth: str
+    noise_sd: float
+
+    def generate(self) -> tuple[np.ndarray, np.ndarray]:
+        """(x, y) exactly as the homework's cell makes them."""
+        state = np.random.RandomState(self.seed)  # the legacy global generator's stream
+        x = np.linspace(self.x_start, self.x_stop, self.n)
+        epsilon = state.randn(self.n) * self.noise_sd
+        return x, evaluate(self.truth, x) + epsilon
+
+
+@dataclass(frozen=True)
+class TrainingSpec:
+    layer: str
+    optimizer: str
+    learning_rate: float
+    loss: str
+    full_batch: bool
+    epochs: int
+    initializer: str
+
+
+@dataclass(frozen=True)
+class Assignment:
+    name: str
+    version: int
+    title: dict[str, str]
+    data: DataSpec
+    features: tuple[str, ...]
+    beta_names: tuple[str, ...]
+    confusable_features: tuple[str, ...]
+    training: TrainingSpec
+    check_points: dict[str, float]
+    cap_when_beta_fails: float
+    beta_requires_trained: bool
+    reference_seeds: int
+    messages: dict[str, dict[str, str]] = field(repr=False)
+    directory: Path = field(repr=False)
+    digest: str = ""
+
+    def design(self, x: np.ndarray) -> np.ndarray:
+        """The design matrix X = [feature_1(x), feature_2(x), ...]."""
+        return np.stack([evaluate(f, x) for f in self.features], axis=1)
+
+    def message(self, key: str, lang: str, **params) -> str:
+        """The student-facing text for ``key``; unknown keys are a bug in the file."""
+        table = self.messages.get(lang) or self.messages["ko"]
+        template = table.get(key) or self.messages["en"].get(key)
+        if template is None:
+            raise AssignmentError(f"{self.name}: no message {key!r} in {lang}")
+        return template.format(**params)
+
+    @property
+    def max_score(self) -> float:
+        return float(sum(self.check_points.values()))
+
+    @property
+    def reference_dir(self) -> Path:
+        return self.directory.parent.parent / "reference" / self.name
+
+
+def _merge_messages(shared: dict, own: dict) -> dict[str, dict[str, str]]:
+    merged = {}
+    for lang in LANGUAGES:
+        merged[lang] = {**shared.get(lang, {}), **own.get(lang, {})}
+    missing = set(merged["ko"]) ^ set(merged["en"])
+    if missing:
+        raise AssignmentError(f"messages exist in one language only: {sorted(missing)}")
+    return merged
+
+
+def load_assignment(name_or_path: str | Path) -> Assignment:
+    """Load by name (a folder of ``assignments/``) or by path to a TOML file or folder."""
+    candidate = Path(name_or_path)
+    if candidate.is_dir():
+        path = candidate / "assignment.toml"
+    elif candidate.suffix == ".toml":
+        path = candidate
+    else:
+        path = ASSIGNMENTS_DIR / str(name_or_path) / "assignment.toml"
+    if not path.is_file():
+        raise AssignmentError(f"no assignment file at {path}")
+    raw = path.read_bytes()
+    try:
+        spec = tomllib.loads(raw.decode("utf-8"))
+        shared_path = path.parent.parent / "messages.toml"
+        shared = tomllib.loads(shared_path.read_text("utf-8")) if shared_path.is_file() else {}
+        data, model, training = spec["data"], spec["model"], spec["training"]
+        scoring = spec.get("scoring", {})
+        assignment = Assignment(
+            name=spec["name"],
+            version=int(spec.get("version", 1)),
+            title=dict(spec.get("title", {})),
+            data=DataSpec(int(data["seed"]), int(data["n"]), float(data["x_start"]),
+                          float(data["x_stop"]), str(data["truth"]), float(data["noise_sd"])),
+            features=tuple(model["features"]),
+            beta_names=tuple(model["beta_names"]),
+            confusable_features=tuple(model.get("confusable_features", ())),
+            training=TrainingSpec(str(training["layer"]), str(training["optimizer"]),
+                                  float(training["learning_rate"]), str(training["loss"]),
+                                  bool(training["full_batch"]), int(training["epochs"]),
+                                  str(training["initializer"])),
+            check_points={k: float(v) for k, v in spec["checks"].items()},
+            cap_when_beta_fails=float(scoring.get("cap_when_beta_fails", 1.0)),
+            beta_requires_trained=bool(scoring.get("beta_requires_trained", True)),
+            reference_seeds=int(scoring.get("reference_seeds", 30)),
+            messages=_merge_messages(shared.get("messages", {}), spec.get("messages", {})),
+            directory=path.parent.resolve(),
+            digest=hashlib.sha256(raw + (shared_path.read_bytes() if shared_path.is_file()
+                                         else b"")).hexdigest(),
+        )
+    except (KeyError, TypeError, ValueError, tomllib.TOMLDecodeError) as exc:
+        raise AssignmentError(f"{path}: {type(exc).__name__}: {exc}") from None
+    if len(assignment.beta_names) != len(assignment.features):
+        raise AssignmentError(f"{path}: beta_names and features differ in length")
+    return assignment

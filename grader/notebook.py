@@ -1,0 +1,53 @@
+"""Load a submitted file as a notebook: read, upgrade old formats, validate."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from nbformat.validator import ValidationError
+
+
+class InvalidNotebook(Exception):
+    """The file is not a notebook the grader can run; ``str(exc)`` is a one-line reason."""
+
+
+@dataclass(frozen=True)
+class LoadedNotebook:
+    nb: nbformat.NotebookNode
+    original_version: int
+    kernel_name: str | None
+
+
+def load_notebook(path: Path) -> LoadedNotebook:
+    """Read ``path`` as nbformat 4, upgrading v3 (and older) files."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InvalidNotebook(f"cannot read the file: {exc.strerror or exc}") from None
+    if not raw.strip():
+        raise InvalidNotebook("the file is empty")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidNotebook("the file is not UTF-8 text, so not a notebook") from None
+    try:
+        as_json = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidNotebook(
+            f"the file is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from None
+    if not isinstance(as_json, dict) or "nbformat" not in as_json:
+        raise InvalidNotebook("the file is JSON but not a Jupyter notebook (no 'nbformat' key)")
+    original_version = as_json.get("nbformat")
+    try:
+        nb = nbformat.reads(text, as_version=4)
+        nbformat.validate(nb)
+    except (ValidationError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InvalidNotebook(f"the notebook does not follow the format: {first_line}") from None
+    kernelspec = nb.metadata.get("kernelspec") or {}
+    return LoadedNotebook(nb, int(original_version) if isinstance(original_version, int) else 0,
+                          kernelspec.get("name"))
