@@ -1,0 +1,47 @@
+"""Judging: pure functions from a case (facts, run summary, assignment, reference) to
+checks with points and messages.  One module per kind of check; a new check is one
+function registered in CHECKS and one test file."""
+
+from __future__ import annotations
+
+from grader.judge.base import Case, CheckResult, Outcome, RunSummary
+from grader.judge.beta import check_beta
+from grader.judge.keras import check_keras
+from grader.judge.plot import check_plot_curve, check_plot_data
+from grader.judge.ran import check_ran
+from grader.judge.trained import check_trained
+
+CHECKS = {
+    "ran": check_ran,
+    "keras": check_keras,
+    "trained": check_trained,
+    "beta": check_beta,
+    "plot_data": check_plot_data,
+    "plot_curve": check_plot_curve,
+}
+
+
+def judge(case: Case, lang: str = "ko") -> tuple[CheckResult, ...]:
+    """Run every check the assignment lists, in its order, and score them."""
+    results = []
+    for name, max_points in case.assignment.check_points.items():
+        if name not in CHECKS:
+            raise KeyError(f"assignment {case.assignment.name} lists unknown check {name!r}")
+        outcome = CHECKS[name](case)
+        results.append(CheckResult(
+            name=name, passed=outcome.passed,
+            points=max_points if outcome.passed else 0.0, max_points=max_points,
+            message=case.assignment.message(outcome.key, lang, **outcome.params),
+            key=outcome.key, diagnosis=outcome.diagnosis, params=outcome.params))
+    return tuple(results)
+
+
+def total_score(case: Case, checks: tuple[CheckResult, ...]) -> float:
+    """The sum of points, capped when β fails (the answer is the point of the homework)."""
+    score = sum(c.points for c in checks)
+    if any(c.name == "beta" and not c.passed for c in checks):
+        score = min(score, case.assignment.cap_when_beta_fails * case.assignment.max_score)
+    return round(float(score), 6)
+
+
+__all__ = ["CHECKS", "Case", "CheckResult", "Outcome", "RunSummary", "judge", "total_score"]

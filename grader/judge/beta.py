@@ -1,0 +1,36 @@
+"""beta: the answer.  In the set of results the prescribed training can produce, or at
+least as close to OLS (in MSE) as that training gets; and out of the student's own
+Keras training."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from grader.judge.base import Case, Outcome, fmt_beta
+
+
+def check_beta(case: Case) -> Outcome:
+    reading, reference, assignment = case.beta, case.reference, case.assignment
+    if reading is None:
+        return Outcome(False, "beta.no_model", {}, "no_keras")
+    if reading.problem == "wrong_features":
+        return Outcome(False, "beta.wrong_features", {
+            "found": reading.found, "expected": ", ".join(assignment.features)},
+            "wrong_features")
+    if reading.problem is not None:
+        return Outcome(False, "beta.unreadable", {
+            "found": reading.found, "layer": assignment.training.layer}, "unreadable")
+    beta = np.array(reading.beta)
+    params = {"beta": fmt_beta(beta), "ols": fmt_beta(reference.beta_ols),
+              "learning_rate": f"{assignment.training.learning_rate:g}",
+              "epochs": assignment.training.epochs,
+              "ratio": reference.mse(beta) / reference.mse_ols,
+              "bound": reference.mse_bound / reference.mse_ols,
+              "distance": reference.reachable.distance(beta)}
+    if assignment.beta_requires_trained and not case.training.passed:
+        return Outcome(False, "beta.not_trained", params, "not_trained")
+    if params["distance"] <= reference.tolerance:
+        return Outcome(True, "beta.in_set", params)
+    if reference.mse(beta) <= reference.mse_bound:
+        return Outcome(True, "beta.close_enough", params)
+    return Outcome(False, "beta.not_converged", params, "not_converged")

@@ -1,0 +1,18 @@
+"""ran: the notebook executed to its end; cells that raised are listed, free of charge."""
+
+from grader.judge.base import Case, Outcome
+
+
+def check_ran(case: Case) -> Outcome:
+    run = case.run
+    if run.status == "timeout":
+        return Outcome(False, "ran.timeout", {"limit": f"{run.notebook_timeout_s:g}"}, "timeout")
+    if run.status == "dead":
+        return Outcome(False, "ran.dead", {"reason": run.reason or "?"}, "kernel_died")
+    if run.status != "completed":
+        return Outcome(False, "ran.failed", {"reason": run.reason or "?"}, "not_run")
+    if run.failed_cells:
+        cells = "; ".join(f"[{n}] {ename}: {evalue[:80]}" for n, ename, evalue in run.failed_cells)
+        return Outcome(True, "ran.ok_with_errors",
+                       {"count": len(run.failed_cells), "cells": cells})
+    return Outcome(True, "ran.ok")

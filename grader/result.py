@@ -1,0 +1,84 @@
+"""One submission's result, and its JSON form: the output contract of results.json."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader import __version__
+from grader.judge.base import CheckResult
+
+STATUSES = ("graded", "invalid", "timeout", "error")
+
+
+@dataclass(frozen=True)
+class FailedCell:
+    cell: int  # 1-based position in the student's notebook
+    ename: str
+    evalue: str
+    line: str | None
+
+
+@dataclass(frozen=True)
+class Result:
+    submission: str  # the file name
+    status: str  # one of STATUSES
+    score: float
+    max_score: float
+    beta: tuple[float, ...] | None
+    checks: tuple[CheckResult, ...]
+    messages: tuple[str, ...]
+    sha256: str = ""
+    assignment: str = ""
+    assignment_digest: str = ""
+    model: int | None = None  # the probe's serial of the graded model
+    figure: int | None = None  # the probe's serial of the graded figure
+    failed_cells: tuple[FailedCell, ...] = ()
+    seconds: float = 0.0
+    extras: dict = field(default_factory=dict)  # e.g. the loss history, for reports
+
+    def to_json(self) -> dict:
+        return {
+            "submission": self.submission,
+            "status": self.status,
+            "score": self.score,
+            "max_score": self.max_score,
+            "beta": list(self.beta) if self.beta is not None else None,
+            "checks": [{"name": c.name, "passed": c.passed, "points": c.points,
+                        "max_points": c.max_points, "message": c.message,
+                        "key": c.key, "diagnosis": c.diagnosis} for c in self.checks],
+            "messages": list(self.messages),
+            "sha256": self.sha256,
+            "assignment_digest": self.assignment_digest,
+            "model": self.model,
+            "figure": self.figure,
+            "failed_cells": [c.__dict__ for c in self.failed_cells],
+            "seconds": round(self.seconds, 3),
+            "extras": self.extras,
+        }
+
+
+def results_document(assignment: str, results: list[dict]) -> dict:
+    return {"assignment": assignment, "grader_version": __version__,
+            "submissions": sorted(results, key=lambda r: r["submission"])}
+
+
+def write_json_atomic(path: Path, document: dict) -> None:
+    """Write then rename, so a reader never sees half a file and a crash loses nothing
+    that was finished."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+                                         suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            json.dump(document, stream, ensure_ascii=False, indent=1)
+            stream.write("\n")
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
