@@ -13,6 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import nbformat
+
 from grader.assignment import Assignment, load_assignment
 from grader.facts import Facts, read_journal, save_facts
 from grader.judge import Case, RunSummary, judge, total_score
@@ -109,6 +111,8 @@ async def grade_notebook_async(path: Path, assignment: Assignment, limits: Limit
         if facts_dir is not None:
             facts_dir.mkdir(parents=True, exist_ok=True)
             save_facts(facts, facts_dir / "facts.json")
+            if execution.executed is not None:
+                nbformat.write(execution.executed, str(facts_dir / "executed.ipynb"))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     run, failed = _run_summary(execution, limits)

@@ -54,6 +54,7 @@ class Execution:
     journal_path: Path
     secret: str
     seconds: float
+    executed: nbformat.NotebookNode | None = None  # the student's cells with their outputs
 
 
 def _probe_install_source(journal_path: Path, secret: str) -> str:
@@ -164,8 +165,11 @@ class _Run:
                       (position + 1) in self.timed_out)
             for position, (index, cell) in enumerate(self.code_cells)
         )
+        executed = copy.deepcopy(self.student_nb)
+        for position, (index, _) in enumerate(self.code_cells):
+            executed.cells[index].outputs = run_nb.cells[position + 1].get("outputs", [])
         return Execution(status, reason, cells, self.journal_path, self.secret,
-                         time.monotonic() - started)
+                         time.monotonic() - started, executed)
 
     async def _execute_all(self, client: NotebookClient) -> tuple[str, str | None]:
         self.current_cell_timeout = STARTUP_TIMEOUT_S

@@ -1,0 +1,273 @@
+"""Notebooks the tests (and the bundled examples) are made of: real submissions' shapes.
+
+Each builder returns a list of code-cell sources; ``write_notebook`` turns it into a
+file.  Run ``python -m tests.notebooks DIR`` to write the example submissions.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+
+IMPORTS = """import numpy as np
+import matplotlib.pyplot as plt
+import tensorflow as tf"""
+
+DATA = """np.random.seed(43052)
+N= 100
+x= np.linspace(-1,1,N)
+epsilon = np.random.randn(N)*0.5
+y= 2.5+4*np.exp(-x) +epsilon
+X=np.stack([np.ones(N),np.exp(-x)],axis=1)
+y=y.reshape(N,1)"""
+
+FIT = """net = tf.keras.Sequential() # 1: 네트워크 생성
+net.add(tf.keras.layers.Dense(1,use_bias=False)) # 2: add layer
+net.compile(tf.optimizers.SGD(0.1), loss='mse') # 3: compile
+net.fit(X,y,epochs={epochs}, verbose=0, batch_size=N) # 4: fit"""
+
+PLOT = """plt.plot(x,y,'o')
+plt.plot(x,(X@net.weights).reshape(-1),'--')"""
+
+# Prints the weights from inside the kernel, so tests can compare them with the facts.
+PRINT_WEIGHTS = """import json as _json
+print("WEIGHTS=" + _json.dumps([w.tolist() for w in {name}.get_weights()]))"""
+
+
+def homework(epochs: int = 30) -> list[str]:
+    """The lecture's own homework cells."""
+    return [IMPORTS, DATA, FIT.format(epochs=epochs), "net.weights", PLOT,
+            PRINT_WEIGHTS.format(name="net")]
+
+
+def scalar_version() -> list[str]:
+    """Dense(1) with a bias on exp(-x) alone (the lecture's 풀이1 style)."""
+    return [IMPORTS, DATA, """u = np.exp(-x).reshape(N,1)
+net = tf.keras.Sequential()
+net.add(tf.keras.layers.Dense(1))
+net.compile(tf.keras.optimizers.SGD(0.1), tf.keras.losses.MSE)
+net.fit(u,y,epochs=30,verbose=0,batch_size=N)""",
+            """b1, b0 = net.get_weights()
+fig, ax = plt.subplots()
+ax.plot(x, y, 'o')
+ax.plot(x, b0[0] + b1[0,0]*np.exp(-x), '-')
+plt.show()""", PRINT_WEIGHTS.format(name="net")]
+
+
+def sequential_model_scatter() -> list[str]:
+    """A model named `model`, built with Sequential([...]), drawn with ax.scatter."""
+    return [IMPORTS, DATA, """model = tf.keras.Sequential([tf.keras.layers.Dense(1, use_bias=False, input_shape=(2,))])
+model.compile(optimizer=tf.keras.optimizers.SGD(learning_rate=0.1), loss="mean_squared_error")
+history = model.fit(X, y, epochs=30, batch_size=100, verbose=0)""",
+            """fig, ax = plt.subplots()
+ax.scatter(x, y.ravel(), s=8, label="data")
+ax.plot(x, model.predict(X, verbose=0).ravel(), color="red", label="fit")
+ax.set_title("y = b0 + b1 exp(-x)")
+ax.legend()""", PRINT_WEIGHTS.format(name="model")]
+
+
+LECTURE_HEAD = [
+    """import numpy as np
+import matplotlib.pyplot as plt
+import tensorflow as tf
+import tensorflow.experimental.numpy as tnp""",
+    "tnp.experimental_enable_numpy_behavior()",
+    """import graphviz
+def gv(s): return graphviz.Source('digraph G{ rankdir="LR"'+s + '; }')""",
+    """gv('''
+    "1" -> "β̂₀ + x*β̂₁,    bias=False"[label="* β̂₀"]
+    "x" -> "β̂₀ + x*β̂₁,    bias=False"[label="* β̂₁"]
+''')""",
+    """tnp.random.seed(43052)
+N= 200
+x= tnp.linspace(0,1,N)
+epsilon= tnp.random.randn(N)*0.5
+y= 2.5+4*x +epsilon
+X=tf.stack([tf.ones(N,dtype='float64'),x],axis=1)""",
+    """y=y.reshape(N,1)
+x=x.reshape(N,1)
+net = tf.keras.Sequential()
+layer = tf.keras.layers.Dense(1)
+net.add(layer)
+net.compile(tf.keras.optimizers.SGD(0.1), tf.keras.losses.MSE)
+net.fit(x,y,epochs=1000,verbose=0,batch_size=N)""",
+    """net = tf.keras.Sequential()
+net.add(tf.keras.layers.Dense(1,use_bias=False))
+net.compile(tf.keras.optimizers.SGD(0.1), tf.keras.losses.MSE)
+net.fit(X,y,epochs=1000,verbose=0,batch_size=N)
+net.weights""",
+    """net1 = tf.keras.Sequential()
+net1.add(tf.keras.layers.Dense(1,use_bias=False))
+net1.weights""",
+    """net = tf.keras.Sequential()
+net.add(tf.keras.layers.Dense(1,use_bias=False,input_dim=2))
+net.set_weights([np.array([[ -5.0],[10.0]], dtype=np.float32)])
+net.compile(tf.keras.optimizers.SGD(0.1), tf.losses.MSE)
+net.fit(X,y,epochs=1000,verbose=0,batch_size=N)""",
+    """net = tf.keras.Sequential()
+net.add(tf.keras.layers.Dense(1,use_bias=False))
+net.compile(optimizer='sgd', loss='mse')
+net.optimizer.lr""",
+    """net.fit(X,y,epochs=500,verbose=0,batch_size=N)
+net.weights""",
+    """np.random.seed(43052)
+N= 100
+x= np.random.randn(N)
+epsilon = np.random.randn(N)*0.5
+y= 2.5+4*x +epsilon
+X= np.stack([np.ones(N),x],axis=1)
+y= y.reshape(N,1)
+plt.plot(x,y,'o')""",
+    """beta_hat = np.array([-3,-2]).reshape(2,1)
+yhat = X@beta_hat
+plt.plot(x,y,'o')
+plt.plot(x,yhat.reshape(-1),'-')""",
+    """np.random.seed(43052)
+N= 100
+x= np.linspace(-1,1,N)
+epsilon = np.random.randn(N)*0.5
+y= 2.5+4*np.exp(-x) + 5*np.cos(5*x) + epsilon
+X=np.stack([np.ones(N),np.exp(-x),np.cos(5*x)],axis=1)
+y=y.reshape(N,1)
+net = tf.keras.Sequential()
+net.add(tf.keras.layers.Dense(1,use_bias=False))
+net.compile(tf.optimizers.SGD(0.1), loss='mse')
+net.fit(X,y,epochs=30, batch_size=N)""",
+    """plt.plot(x,y,'o')
+plt.plot(x,(X@net.weights).reshape(-1),'--')""",
+]
+
+
+def lecture_notebook() -> list[str]:
+    """The whole lecture with the homework at its end: many models, `net` reassigned,
+    several figures, a failing graphviz import."""
+    return LECTURE_HEAD + homework()
+
+
+def wrong_features() -> list[str]:
+    """Features [1, x] instead of [1, exp(-x)]."""
+    cells = homework(epochs=200)
+    cells[1] = DATA.replace("np.exp(-x)],axis=1)", "x],axis=1)")
+    return cells
+
+
+def not_converged() -> list[str]:
+    """2 epochs at learning rate 0.001."""
+    cells = homework()
+    cells[2] = FIT.format(epochs=2).replace("SGD(0.1)", "SGD(0.001)")
+    return cells
+
+
+def set_weights_without_fit() -> list[str]:
+    """The OLS values typed in with set_weights; fit never called."""
+    return [IMPORTS, DATA, """net = tf.keras.Sequential()
+net.add(tf.keras.layers.Dense(1,use_bias=False,input_dim=2))
+net.compile(tf.optimizers.SGD(0.1), loss='mse')
+net.set_weights([np.array([[2.46307644],[3.99681332]], dtype=np.float32)])""", PLOT]
+
+
+def patched_after_fit() -> list[str]:
+    """Trained, then the weights overwritten with the OLS values."""
+    cells = homework()
+    cells.insert(3, "net.set_weights([np.linalg.lstsq(X, y, rcond=None)[0].astype('float32')])")
+    return cells
+
+
+def numpy_only() -> list[str]:
+    """OLS with numpy, no Keras at all."""
+    return ["import numpy as np\nimport matplotlib.pyplot as plt", DATA,
+            "beta = np.linalg.inv(X.T@X) @ X.T @ y\nbeta",
+            "plt.plot(x,y,'o')\nplt.plot(x,(X@beta).reshape(-1),'--')"]
+
+
+def fake_net() -> list[str]:
+    """A class posing as a trained net."""
+    return ["import numpy as np\nimport matplotlib.pyplot as plt", DATA, """class Net:
+    weights = [np.array([[2.46307644],[3.99681332]])]
+    def get_weights(self):
+        return self.weights
+    def fit(self, *args, **kwargs):
+        return None
+net = Net()
+net.fit(X, y, epochs=30)""", "plt.plot(x,y,'o')\nplt.plot(x,(X@net.weights[0]).reshape(-1),'--')"]
+
+
+def no_plot() -> list[str]:
+    return [IMPORTS, DATA, FIT.format(epochs=30), PRINT_WEIGHTS.format(name="net")]
+
+
+def data_without_curve() -> list[str]:
+    return [IMPORTS, DATA, FIT.format(epochs=30), "plt.plot(x,y,'o')\nplt.show()"]
+
+
+def raising_cell() -> list[str]:
+    cells = homework()
+    cells.insert(3, "print(undefined_name)")
+    return cells
+
+
+def infinite_loop() -> list[str]:
+    cells = homework()
+    cells.insert(3, "while True:\n    pass")
+    return cells
+
+
+def kernel_exit() -> list[str]:
+    return [IMPORTS, DATA, FIT.format(epochs=30), "import os\nos._exit(3)", PLOT]
+
+
+def exp_cos_homework() -> list[str]:
+    """The lecture's 예제3 with Keras (β0 + β1·exp(−x) + β2·cos(5x))."""
+    return [IMPORTS, """np.random.seed(43052)
+N= 100
+x= np.linspace(-1,1,N)
+epsilon = np.random.randn(N)*0.5
+y= 2.5+4*np.exp(-x) + 5*np.cos(5*x) + epsilon
+X=np.stack([np.ones(N),np.exp(-x),np.cos(5*x)],axis=1)
+y=y.reshape(N,1)""", """net = tf.keras.Sequential() # 1: 네트워크 생성
+net.add(tf.keras.layers.Dense(1,use_bias=False)) # 2: add layer
+net.compile(tf.optimizers.SGD(0.1), loss='mse') # 3: compile
+net.fit(X,y,epochs=30, batch_size=N) # 4: fit""", PLOT, PRINT_WEIGHTS.format(name="net")]
+
+
+def write_notebook(cells: list[str], path: Path, kernel_name: str = "py38") -> Path:
+    """A v4 notebook whose kernelspec names a kernel that exists nowhere here."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nb.metadata["kernelspec"] = {"name": kernel_name, "display_name": "Python 3 (py38)",
+                                 "language": "python"}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(path))
+    return path
+
+
+def write_v3_notebook(cells: list[str], path: Path) -> Path:
+    """The same cells in the old nbformat 3 layout (worksheets, 'input' fields)."""
+    nb = nbformat.v3.new_notebook(worksheets=[nbformat.v3.new_worksheet(
+        cells=[nbformat.v3.new_code_cell(input=c) for c in cells])])
+    path.write_text(nbformat.v3.writes(nb), "utf-8")
+    return path
+
+
+EXAMPLES = {
+    "01_homework.ipynb": homework,
+    "02_lecture_with_homework.ipynb": lecture_notebook,
+    "03_scalar_version.ipynb": scalar_version,
+    "04_model_scatter.ipynb": sequential_model_scatter,
+    "05_wrong_features.ipynb": wrong_features,
+    "06_not_converged.ipynb": not_converged,
+    "07_set_weights_only.ipynb": set_weights_without_fit,
+    "08_numpy_only.ipynb": numpy_only,
+    "09_no_plot.ipynb": no_plot,
+}
+
+
+def write_examples(folder: Path) -> None:
+    for name, builder in EXAMPLES.items():
+        write_notebook(builder(), folder / name)
+    (folder / "10_broken.ipynb").write_text('{"cells": [', "utf-8")
+
+
+if __name__ == "__main__":
+    write_examples(Path(sys.argv[1]))
