@@ -1,7 +1,7 @@
 """The pure entry point: a notebook file in, a Result out.  No folder layout, no database.
 
-    from grader.api import grade_notebook
-    result = grade_notebook("hw.ipynb", assignment="exp_decay")
+from grader.api import grade_notebook
+result = grade_notebook("hw.ipynb", assignment="exp_decay")
 """
 
 from __future__ import annotations
@@ -30,32 +30,52 @@ def _as_assignment(assignment: Assignment | str | Path) -> Assignment:
     return assignment if isinstance(assignment, Assignment) else load_assignment(assignment)
 
 
-def invalid_result(path: Path, assignment: Assignment, reason: str, lang: str,
-                   sha256: str = "") -> Result:
-    return Result(submission=path.name, status="invalid", score=0.0,
-                  max_score=assignment.max_score, beta=None, checks=(),
-                  messages=(assignment.message("status.invalid", lang, reason=reason),),
-                  sha256=sha256, assignment=assignment.name,
-                  assignment_digest=assignment.digest)
+def invalid_result(
+    path: Path, assignment: Assignment, reason: str, lang: str, sha256: str = ""
+) -> Result:
+    return Result(
+        submission=path.name,
+        status="invalid",
+        score=0.0,
+        max_score=assignment.max_score,
+        beta=None,
+        checks=(),
+        messages=(assignment.message("status.invalid", lang, reason=reason),),
+        sha256=sha256,
+        assignment=assignment.name,
+        assignment_digest=assignment.digest,
+    )
 
 
-def judge_facts(submission: str, facts: Facts, run: RunSummary, assignment: Assignment,
-                lang: str = "ko", status: str = "graded", sha256: str = "",
-                failed_cells: tuple[FailedCell, ...] = (), seconds: float = 0.0) -> Result:
+def judge_facts(
+    submission: str,
+    facts: Facts,
+    run: RunSummary,
+    assignment: Assignment,
+    lang: str = "ko",
+    status: str = "graded",
+    sha256: str = "",
+    failed_cells: tuple[FailedCell, ...] = (),
+    seconds: float = 0.0,
+) -> Result:
     """Judge saved or fresh facts: pure, no kernel, milliseconds."""
     case = Case(facts, run, assignment, reference_for(assignment))
     checks = judge(case, lang)
     messages = []
     if status == "timeout":
-        messages.append(assignment.message("status.timeout", lang,
-                                           limit=f"{run.notebook_timeout_s:g}"))
+        messages.append(
+            assignment.message("status.timeout", lang, limit=f"{run.notebook_timeout_s:g}")
+        )
     elif status == "error":
         messages.append(assignment.message("status.error", lang, reason=run.reason or "?"))
     choice = case.model
     if choice.model is not None:
         names = ", ".join(choice.final.names) if choice.final and choice.final.names else "-"
-        messages.append(assignment.message(f"choice.model.{choice.reason}", lang,
-                                           model=choice.model, names=names))
+        messages.append(
+            assignment.message(
+                f"choice.model.{choice.reason}", lang, model=choice.model, names=names
+            )
+        )
     figure = None
     if case.figures:
         from grader.judge.plot import best_curve
@@ -66,32 +86,60 @@ def judge_facts(submission: str, facts: Facts, run: RunSummary, assignment: Assi
             if matches:
                 chosen = curve_choice
         figure = chosen.figure.figure
-        messages.append(assignment.message("choice.figure", lang, figure=figure,
-                                           cell=chosen.figure.cell))
+        messages.append(
+            assignment.message("choice.figure", lang, figure=figure, cell=chosen.figure.cell)
+        )
     beta = case.beta.beta if case.beta is not None else None
     extras = {}
     if case.last_fit is not None and case.last_fit.loss_history is not None:
         extras["loss_history"] = [float(v) for v in case.last_fit.loss_history]
-    return Result(submission=submission, status=status, score=total_score(case, checks),
-                  max_score=assignment.max_score, beta=beta, checks=checks,
-                  messages=tuple(messages), sha256=sha256, assignment=assignment.name,
-                  assignment_digest=assignment.digest, model=choice.model, figure=figure,
-                  failed_cells=failed_cells, seconds=seconds, extras=extras)
+    return Result(
+        submission=submission,
+        status=status,
+        score=total_score(case, checks),
+        max_score=assignment.max_score,
+        beta=beta,
+        checks=checks,
+        messages=tuple(messages),
+        sha256=sha256,
+        assignment=assignment.name,
+        assignment_digest=assignment.digest,
+        model=choice.model,
+        figure=figure,
+        failed_cells=failed_cells,
+        seconds=seconds,
+        extras=extras,
+    )
 
 
 def _run_summary(execution: Execution, limits: Limits) -> tuple[RunSummary, tuple]:
-    failed = tuple(FailedCell(c.index + 1, c.ename or "?",
-                              c.evalue or (f"timed out after {limits.cell_timeout_s:g} s"
-                                           if c.status == "timeout" else ""), c.error_line)
-                   for c in execution.cells if c.status in ("error", "timeout"))
-    summary = RunSummary(execution.status, execution.reason,
-                         tuple((f.cell, f.ename, f.evalue) for f in failed),
-                         limits.notebook_timeout_s)
+    failed = tuple(
+        FailedCell(
+            c.index + 1,
+            c.ename or "?",
+            c.evalue
+            or (f"timed out after {limits.cell_timeout_s:g} s" if c.status == "timeout" else ""),
+            c.error_line,
+        )
+        for c in execution.cells
+        if c.status in ("error", "timeout")
+    )
+    summary = RunSummary(
+        execution.status,
+        execution.reason,
+        tuple((f.cell, f.ename, f.evalue) for f in failed),
+        limits.notebook_timeout_s,
+    )
     return summary, failed
 
 
-async def grade_notebook_async(path: Path, assignment: Assignment, limits: Limits,
-                               lang: str = "ko", facts_dir: Path | None = None) -> Result:
+async def grade_notebook_async(
+    path: Path,
+    assignment: Assignment,
+    limits: Limits,
+    lang: str = "ko",
+    facts_dir: Path | None = None,
+) -> Result:
     started = time.monotonic()
     path = Path(path)
     try:
@@ -116,14 +164,30 @@ async def grade_notebook_async(path: Path, assignment: Assignment, limits: Limit
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     run, failed = _run_summary(execution, limits)
-    return judge_facts(path.name, facts, run, assignment, lang,
-                       STATUS_OF_RUN[execution.status], sha256, failed,
-                       time.monotonic() - started)
+    return judge_facts(
+        path.name,
+        facts,
+        run,
+        assignment,
+        lang,
+        STATUS_OF_RUN[execution.status],
+        sha256,
+        failed,
+        time.monotonic() - started,
+    )
 
 
-def grade_notebook(path: str | Path, assignment: Assignment | str | Path = "exp_decay", *,
-                   limits: Limits | None = None, lang: str = "ko",
-                   facts_dir: Path | None = None) -> Result:
+def grade_notebook(
+    path: str | Path,
+    assignment: Assignment | str | Path = "exp_decay",
+    *,
+    limits: Limits | None = None,
+    lang: str = "ko",
+    facts_dir: Path | None = None,
+) -> Result:
     """Execute one notebook in a fresh kernel and judge it."""
-    return asyncio.run(grade_notebook_async(Path(path), _as_assignment(assignment),
-                                            limits or Limits(), lang, facts_dir))
+    return asyncio.run(
+        grade_notebook_async(
+            Path(path), _as_assignment(assignment), limits or Limits(), lang, facts_dir
+        )
+    )

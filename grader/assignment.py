@@ -57,6 +57,7 @@ class Assignment:
     features: tuple[str, ...]
     beta_names: tuple[str, ...]
     confusable_features: tuple[str, ...]
+    design_code: str
     training: TrainingSpec
     check_points: dict[str, float]
     cap_when_beta_fails: float
@@ -119,23 +120,36 @@ def load_assignment(name_or_path: str | Path) -> Assignment:
             name=spec["name"],
             version=int(spec.get("version", 1)),
             title=dict(spec.get("title", {})),
-            data=DataSpec(int(data["seed"]), int(data["n"]), float(data["x_start"]),
-                          float(data["x_stop"]), str(data["truth"]), float(data["noise_sd"])),
+            data=DataSpec(
+                int(data["seed"]),
+                int(data["n"]),
+                float(data["x_start"]),
+                float(data["x_stop"]),
+                str(data["truth"]),
+                float(data["noise_sd"]),
+            ),
             features=tuple(model["features"]),
             beta_names=tuple(model["beta_names"]),
             confusable_features=tuple(model.get("confusable_features", ())),
-            training=TrainingSpec(str(training["layer"]), str(training["optimizer"]),
-                                  float(training["learning_rate"]), str(training["loss"]),
-                                  bool(training["full_batch"]), int(training["epochs"]),
-                                  str(training["initializer"])),
+            design_code=str(model.get("design_code", "")),
+            training=TrainingSpec(
+                str(training["layer"]),
+                str(training["optimizer"]),
+                float(training["learning_rate"]),
+                str(training["loss"]),
+                bool(training["full_batch"]),
+                int(training["epochs"]),
+                str(training["initializer"]),
+            ),
             check_points={k: float(v) for k, v in spec["checks"].items()},
             cap_when_beta_fails=float(scoring.get("cap_when_beta_fails", 1.0)),
             beta_requires_trained=bool(scoring.get("beta_requires_trained", True)),
             reference_seeds=int(scoring.get("reference_seeds", 30)),
             messages=_merge_messages(shared.get("messages", {}), spec.get("messages", {})),
             directory=path.parent.resolve(),
-            digest=hashlib.sha256(raw + (shared_path.read_bytes() if shared_path.is_file()
-                                         else b"")).hexdigest(),
+            digest=hashlib.sha256(
+                raw + (shared_path.read_bytes() if shared_path.is_file() else b"")
+            ).hexdigest(),
         )
     except (KeyError, TypeError, ValueError, tomllib.TOMLDecodeError) as exc:
         raise AssignmentError(f"{path}: {type(exc).__name__}: {exc}") from None

@@ -36,25 +36,36 @@ class BatchOptions:
 
 def find_submissions(folder: Path) -> list[Path]:
     """The notebook files directly in ``folder`` (hidden files and checkpoints skipped)."""
-    return sorted(p for p in folder.iterdir()
-                  if p.is_file() and p.suffix.lower() in SUBMISSION_SUFFIXES
-                  and not p.name.startswith("."))
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file() and p.suffix.lower() in SUBMISSION_SUFFIXES and not p.name.startswith(".")
+    )
 
 
 def submission_dir(out: Path, submission: str) -> Path:
     return out / "submissions" / submission
 
 
-def internal_error_result(path: Path, assignment: Assignment, lang: str,
-                          error: BaseException) -> Result:
+def internal_error_result(
+    path: Path, assignment: Assignment, lang: str, error: BaseException
+) -> Result:
     """A grader bug on one submission becomes that submission's status, not a crash."""
     last = traceback.format_exception_only(type(error), error)[-1].strip()
-    return Result(submission=path.name, status="error", score=0.0,
-                  max_score=assignment.max_score, beta=None, checks=(),
-                  messages=(assignment.message("status.error", lang,
-                                               reason=f"internal grader error: {last}"),),
-                  assignment=assignment.name, assignment_digest=assignment.digest,
-                  extras={"internal_error": True})
+    return Result(
+        submission=path.name,
+        status="error",
+        score=0.0,
+        max_score=assignment.max_score,
+        beta=None,
+        checks=(),
+        messages=(
+            assignment.message("status.error", lang, reason=f"internal grader error: {last}"),
+        ),
+        assignment=assignment.name,
+        assignment_digest=assignment.digest,
+        extras={"internal_error": True},
+    )
 
 
 class _Collector:
@@ -67,18 +78,26 @@ class _Collector:
 
     def add(self, result: Result) -> None:
         self.results[result.submission] = result.to_json()
-        write_json_atomic(submission_dir(self.out, result.submission) / "result.json",
-                          self.results[result.submission])
+        write_json_atomic(
+            submission_dir(self.out, result.submission) / "result.json",
+            self.results[result.submission],
+        )
         self.flush()
 
     def flush(self) -> None:
-        write_json_atomic(self.out / "results.json",
-                          results_document(self.assignment.name, list(self.results.values())))
+        write_json_atomic(
+            self.out / "results.json",
+            results_document(self.assignment.name, list(self.results.values())),
+        )
 
 
-async def _grade_all(paths: list[Path], out: Path, assignment: Assignment,
-                     options: BatchOptions,
-                     on_done: Callable[[Result, int, int], None]) -> list[Result]:
+async def _grade_all(
+    paths: list[Path],
+    out: Path,
+    assignment: Assignment,
+    options: BatchOptions,
+    on_done: Callable[[Result, int, int], None],
+) -> list[Result]:
     collector = _Collector(out, assignment)
     collector.flush()
     semaphore = asyncio.Semaphore(max(1, options.jobs))
@@ -88,8 +107,12 @@ async def _grade_all(paths: list[Path], out: Path, assignment: Assignment,
         async with semaphore:
             try:
                 result = await grade_notebook_async(
-                    path, assignment, options.limits, options.lang,
-                    facts_dir=submission_dir(out, path.name))
+                    path,
+                    assignment,
+                    options.limits,
+                    options.lang,
+                    facts_dir=submission_dir(out, path.name),
+                )
             except Exception as error:  # noqa: BLE001 - one bad submission never stops a batch
                 result = internal_error_result(path, assignment, options.lang, error)
             if options.reports:
@@ -107,9 +130,13 @@ async def _grade_all(paths: list[Path], out: Path, assignment: Assignment,
     return finished
 
 
-def grade_folder(folder: Path, out: Path, assignment: Assignment, options: BatchOptions,
-                 on_done: Callable[[Result, int, int], None] = lambda r, i, n: None
-                 ) -> list[Result]:
+def grade_folder(
+    folder: Path,
+    out: Path,
+    assignment: Assignment,
+    options: BatchOptions,
+    on_done: Callable[[Result, int, int], None] = lambda r, i, n: None,
+) -> list[Result]:
     """Grade every notebook in ``folder``; results land in ``out`` as they finish."""
     paths = find_submissions(folder)
     out.mkdir(parents=True, exist_ok=True)

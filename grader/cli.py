@@ -39,8 +39,10 @@ class Progress:
             width = 30
             filled = int(width * done / max(total, 1))
             elapsed = time.monotonic() - self.started
-            self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} "
-                              f"{elapsed:5.0f}s  {result.submission[:40]:<40} {score}")
+            self.stream.write(
+                f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} "
+                f"{elapsed:5.0f}s  {result.submission[:40]:<40} {score}"
+            )
             if done == total:
                 self.stream.write("\n")
         else:
@@ -53,15 +55,31 @@ def _limits(args: argparse.Namespace) -> Limits:
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--assignment", default="exp_decay",
-                        help="assignment name under assignments/, or a path to its TOML "
-                             "(default: exp_decay)")
-    parser.add_argument("--lang", choices=("ko", "en"), default="ko",
-                        help="language of messages and reports (default: ko)")
-    parser.add_argument("--cell-timeout", type=float, default=120.0, metavar="S",
-                        help="seconds one cell may run before it is interrupted (120)")
-    parser.add_argument("--notebook-timeout", type=float, default=600.0, metavar="S",
-                        help="seconds one notebook may run in all (600)")
+    parser.add_argument(
+        "--assignment",
+        default="exp_decay",
+        help="assignment name under assignments/, or a path to its TOML (default: exp_decay)",
+    )
+    parser.add_argument(
+        "--lang",
+        choices=("ko", "en"),
+        default="ko",
+        help="language of messages and reports (default: ko)",
+    )
+    parser.add_argument(
+        "--cell-timeout",
+        type=float,
+        default=120.0,
+        metavar="S",
+        help="seconds one cell may run before it is interrupted (120)",
+    )
+    parser.add_argument(
+        "--notebook-timeout",
+        type=float,
+        default=600.0,
+        metavar="S",
+        help="seconds one notebook may run in all (600)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,22 +90,34 @@ def build_parser() -> argparse.ArgumentParser:
     grade = commands.add_parser("grade", help="grade every notebook in a folder")
     grade.add_argument("folder", type=Path)
     grade.add_argument("--out", type=Path, required=True, help="output folder")
-    grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                       help="notebooks run at once (default: the number of cores)")
+    grade.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="notebooks run at once (default: the number of cores)",
+    )
     _add_common(grade)
 
     check = commands.add_parser("check", help="check one notebook before handing it in")
     check.add_argument("notebook", type=Path)
-    check.add_argument("--out", type=Path, default=None,
-                       help="where the report goes (default: beside the notebook)")
+    check.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="where the report goes (default: beside the notebook)",
+    )
     _add_common(check)
 
     reference = commands.add_parser("reference", help="reference results")
     reference_commands = reference.add_subparsers(dest="reference_command", required=True)
     build = reference_commands.add_parser("build", help="regenerate reference.json")
     build.add_argument("assignment", nargs="?", default="exp_decay")
-    build.add_argument("--seeds", type=int, default=None,
-                       help="Keras seeds to confirm the set with (default: the assignment's)")
+    build.add_argument(
+        "--seeds",
+        type=int,
+        default=None,
+        help="Keras seeds to confirm the set with (default: the assignment's)",
+    )
     return parser
 
 
@@ -102,15 +132,19 @@ def cmd_grade(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     assignment = load_assignment(args.assignment)
     total = len(find_submissions(args.folder))
-    print(f"grading {total} notebook(s) in {args.folder} for '{assignment.name}' "
-          f"with {args.jobs} job(s)", file=sys.stderr)
+    print(
+        f"grading {total} notebook(s) in {args.folder} for '{assignment.name}' "
+        f"with {args.jobs} job(s)",
+        file=sys.stderr,
+    )
     options = BatchOptions(jobs=args.jobs, limits=_limits(args), lang=args.lang)
     results = grade_folder(args.folder, args.out, assignment, options, Progress())
     from grader.report import write_class_report
 
     write_class_report(args.out, assignment, args.lang)
-    statuses = {s: sum(r.status == s for r in results) for s in ("graded", "invalid",
-                                                                 "timeout", "error")}
+    statuses = {
+        s: sum(r.status == s for r in results) for s in ("graded", "invalid", "timeout", "error")
+    }
     print("  ".join(f"{k}: {v}" for k, v in statuses.items()))
     print(f"results: {args.out / 'results.json'}")
     print(f"report:  {args.out / 'index.html'}")
@@ -131,17 +165,29 @@ def cmd_check(args: argparse.Namespace) -> int:
     assignment = load_assignment(args.assignment)
     out = args.out or args.notebook.resolve().parent
     with tempfile.TemporaryDirectory(prefix="grader-check-") as facts_dir:
-        result = grade_notebook(args.notebook, assignment, limits=_limits(args),
-                                lang=args.lang, facts_dir=Path(facts_dir))
-        report = write_student_report(result, assignment, out, args.lang, beside=True,
-                                      facts_path=Path(facts_dir) / "facts.json")
+        result = grade_notebook(
+            args.notebook,
+            assignment,
+            limits=_limits(args),
+            lang=args.lang,
+            facts_dir=Path(facts_dir),
+        )
+        report = write_student_report(
+            result,
+            assignment,
+            out,
+            args.lang,
+            beside=True,
+            facts_path=Path(facts_dir) / "facts.json",
+        )
     print(f"{result.submission}: {result.status}, {result.score:g} / {result.max_score:g}")
     for message in result.messages:
         print(f"  {message}")
     for check in result.checks:
         mark = "✓" if check.passed else "✗"
-        print(f"  {mark} {check.name:<11} {check.points:>5g}/{check.max_points:<4g} "
-              f"{check.message}")
+        print(
+            f"  {mark} {check.name:<11} {check.points:>5g}/{check.max_points:<4g} {check.message}"
+        )
     print(f"report: {report}")
     passed = result.status == "graded" and all(c.passed for c in result.checks)
     return EXIT_OK if passed else EXIT_FAILED_CHECKS
@@ -153,9 +199,11 @@ def cmd_reference(args: argparse.Namespace) -> int:
     assignment = load_assignment(args.assignment)
     document = build_reference(assignment, args.seeds)
     worst = max(r["distance_to_set"] for r in document["keras_runs"])
-    print(f"{reference_path(assignment)}: OLS {document['beta_ols']}, "
-          f"{len(document['keras_runs'])} Keras runs, largest distance to the set {worst:.2g}"
-          f" (tolerance {document['tolerance']:.2g})")
+    print(
+        f"{reference_path(assignment)}: OLS {document['beta_ols']}, "
+        f"{len(document['keras_runs'])} Keras runs, largest distance to the set {worst:.2g}"
+        f" (tolerance {document['tolerance']:.2g})"
+    )
     return EXIT_OK
 
 
@@ -171,8 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"grader: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("grader: interrupted; finished results are in the output folder",
-              file=sys.stderr)
+        print("grader: interrupted; finished results are in the output folder", file=sys.stderr)
         return EXIT_USAGE
 
 

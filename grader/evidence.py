@@ -42,15 +42,17 @@ def columns(x: np.ndarray | None, n: int) -> list[np.ndarray] | None:
     return None
 
 
-def name_columns(x: np.ndarray | None, assignment: Assignment,
-                 reference: Reference) -> list[str] | None:
+def name_columns(
+    x: np.ndarray | None, assignment: Assignment, reference: Reference
+) -> list[str] | None:
     """Name each input column by the feature of x it equals ("1", "exp(-x)", "x", ...);
     "?" for a column that is none of them."""
     cols = columns(x, reference.x.size)
     if cols is None:
         return None
     candidates = list(assignment.features) + [
-        f for f in assignment.confusable_features if f not in assignment.features]
+        f for f in assignment.confusable_features if f not in assignment.features
+    ]
     values = {f: evaluate(f, reference.x) for f in candidates}
     names = []
     for col in cols:
@@ -77,8 +79,12 @@ def _single_dense(layers: tuple[LayerFact, ...]) -> LayerFact | None:
     return dense[0]
 
 
-def read_beta(layers: tuple[LayerFact, ...], weights: tuple[np.ndarray, ...] | None,
-              column_names: list[str] | None, assignment: Assignment) -> BetaReading:
+def read_beta(
+    layers: tuple[LayerFact, ...],
+    weights: tuple[np.ndarray, ...] | None,
+    column_names: list[str] | None,
+    assignment: Assignment,
+) -> BetaReading:
     """Bring a single Dense(1) layer's weights to the assignment's β.
 
     Each input column is a feature; the bias is the intercept "1".  β_j is the sum of
@@ -143,10 +149,13 @@ def choose_model(facts: Facts, reference: Reference) -> ModelChoice:
         reason = "any"
     else:
         return ModelChoice(None, "none", (), (), None)
-    return ModelChoice(serial, reason,
-                       tuple(f for f in homework if f.model == serial),
-                       tuple(f for f in facts.fits if f.model == serial),
-                       facts.model(serial))
+    return ModelChoice(
+        serial,
+        reason,
+        tuple(f for f in homework if f.model == serial),
+        tuple(f for f in facts.fits if f.model == serial),
+        facts.model(serial),
+    )
 
 
 @dataclass(frozen=True)
@@ -170,8 +179,9 @@ def figures_with_data(facts: Facts, reference: Reference) -> list[FigureChoice]:
     found = []
     for figure in facts.figures:
         for index, axes in enumerate(figure.axes):
-            artist = next((a for a in axes.artists
-                           if shows_points(a, reference.x, reference.y)), None)
+            artist = next(
+                (a for a in axes.artists if shows_points(a, reference.x, reference.y)), None
+            )
             if artist is not None:
                 found.append(FigureChoice(figure, artist, index))
                 break

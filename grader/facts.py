@@ -51,9 +51,13 @@ class LayerFact:
 
     @classmethod
     def parse(cls, spec: dict) -> LayerFact:
-        return cls(spec["class"], spec.get("units"), spec.get("activation"),
-                   spec.get("use_bias"),
-                   tuple(tuple(s) if s else None for s in spec.get("weight_shapes", [])))
+        return cls(
+            spec["class"],
+            spec.get("units"),
+            spec.get("activation"),
+            spec.get("use_bias"),
+            tuple(tuple(s) if s else None for s in spec.get("weight_shapes", [])),
+        )
 
     def describe(self) -> str:
         bias = "" if self.use_bias is None else f", use_bias={self.use_bias}"
@@ -73,10 +77,14 @@ class OptimizerFact:
     def parse(cls, spec: dict | None) -> OptimizerFact | None:
         if spec is None:
             return None
-        return cls(spec.get("class", "?"), spec.get("learning_rate"),
-                   spec.get("momentum") or 0.0, bool(spec.get("nesterov")),
-                   spec.get("weight_decay") or 0.0,
-                   bool(spec.get("clipnorm") or spec.get("clipvalue")))
+        return cls(
+            spec.get("class", "?"),
+            spec.get("learning_rate"),
+            spec.get("momentum") or 0.0,
+            bool(spec.get("nesterov")),
+            spec.get("weight_decay") or 0.0,
+            bool(spec.get("clipnorm") or spec.get("clipvalue")),
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -102,7 +110,9 @@ class FitFact:
     def parse(cls, seq: int, cell: int, p: dict) -> FitFact:
         x_spec = p.get("x") or {}
         return cls(
-            seq=seq, cell=cell, model=p["model"],
+            seq=seq,
+            cell=cell,
+            model=p["model"],
             layers=tuple(LayerFact.parse(s) for s in p["layers"]),
             optimizer=OptimizerFact.parse(p.get("optimizer")),
             loss=p.get("loss"),
@@ -110,12 +120,14 @@ class FitFact:
             batch_size=p.get("batch_size"),
             validation_split=p.get("validation_split") or 0.0,
             has_sample_weight=bool(p.get("has_sample_weight")),
-            x=_array(p.get("x")), y=_array(p.get("y")),
+            x=_array(p.get("x")),
+            y=_array(p.get("y")),
             x_shape=tuple(x_spec["shape"]) if x_spec.get("shape") is not None else None,
             weights_before=_weights(p.get("weights_before")),
             weights_after=_weights(p.get("weights_after")),
-            loss_history=None if p.get("loss_history") is None else tuple(
-                np.nan if v is None else v for v in p["loss_history"]),
+            loss_history=None
+            if p.get("loss_history") is None
+            else tuple(np.nan if v is None else v for v in p["loss_history"]),
         )
 
 
@@ -151,15 +163,34 @@ class FigureFact:
     def parse(cls, p: dict) -> FigureFact:
         axes = []
         for a in p["axes"]:
-            artists = [ArtistFact("line", np.array(_nan(line["x"])), np.array(_nan(line["y"])),
-                                  line["n"], line.get("marker", ""), line.get("linestyle", ""))
-                       for line in a["lines"]]
-            artists += [ArtistFact(c.get("kind", "collection"), np.array(_nan(c["x"])),
-                                   np.array(_nan(c["y"])), c["n"]) for c in a["collections"]]
-            axes.append(AxesFact(a.get("title", ""), a.get("xlabel", ""), a.get("ylabel", ""),
-                                 tuple(artists)))
-        return cls(p["figure"], p.get("cell", 0), p.get("renders", 1), tuple(axes),
-                   p.get("png_base64"))
+            artists = [
+                ArtistFact(
+                    "line",
+                    np.array(_nan(line["x"])),
+                    np.array(_nan(line["y"])),
+                    line["n"],
+                    line.get("marker", ""),
+                    line.get("linestyle", ""),
+                )
+                for line in a["lines"]
+            ]
+            artists += [
+                ArtistFact(
+                    c.get("kind", "collection"),
+                    np.array(_nan(c["x"])),
+                    np.array(_nan(c["y"])),
+                    c["n"],
+                )
+                for c in a["collections"]
+            ]
+            axes.append(
+                AxesFact(
+                    a.get("title", ""), a.get("xlabel", ""), a.get("ylabel", ""), tuple(artists)
+                )
+            )
+        return cls(
+            p["figure"], p.get("cell", 0), p.get("renders", 1), tuple(axes), p.get("png_base64")
+        )
 
 
 def _nan(values: list) -> list[float]:
@@ -176,8 +207,13 @@ class ModelFact:
 
     @classmethod
     def parse(cls, p: dict) -> ModelFact:
-        return cls(p["model"], p.get("model_class", "?"), tuple(p.get("names", [])),
-                   tuple(LayerFact.parse(s) for s in p["layers"]), _weights(p["weights"]))
+        return cls(
+            p["model"],
+            p.get("model_class", "?"),
+            tuple(p.get("names", [])),
+            tuple(LayerFact.parse(s) for s in p["layers"]),
+            _weights(p["weights"]),
+        )
 
 
 @dataclass(frozen=True, eq=False)

@@ -37,8 +37,13 @@ def gd_matrix(design: np.ndarray, learning_rate: float) -> np.ndarray:
     return np.eye(design.shape[1]) - (2 * learning_rate / n) * design.T @ design
 
 
-def gd_replay(design: np.ndarray, targets: np.ndarray, beta_start: np.ndarray,
-              learning_rate: float, steps: int) -> np.ndarray:
+def gd_replay(
+    design: np.ndarray,
+    targets: np.ndarray,
+    beta_start: np.ndarray,
+    learning_rate: float,
+    steps: int,
+) -> np.ndarray:
     """Full-batch gradient descent on the MSE, step by step, as Keras's SGD does it."""
     n = design.shape[0]
     beta = np.asarray(beta_start, dtype=float).reshape(-1).copy()
@@ -48,16 +53,20 @@ def gd_replay(design: np.ndarray, targets: np.ndarray, beta_start: np.ndarray,
     return beta
 
 
-def gd_closed_form(design: np.ndarray, targets: np.ndarray, beta_start: np.ndarray,
-                   learning_rate: float, steps: int) -> np.ndarray:
+def gd_closed_form(
+    design: np.ndarray,
+    targets: np.ndarray,
+    beta_start: np.ndarray,
+    learning_rate: float,
+    steps: int,
+) -> np.ndarray:
     """β_T = β* + A^T (β_0 − β*): the same result as ``gd_replay``, affine in the start."""
     beta_star = ols(design, targets)
     a_power = np.linalg.matrix_power(gd_matrix(design, learning_rate), steps)
     return beta_star + a_power @ (np.asarray(beta_start, dtype=float).reshape(-1) - beta_star)
 
 
-def float32_tolerance(design: np.ndarray, learning_rate: float, steps: int,
-                      scale: float) -> float:
+def float32_tolerance(design: np.ndarray, learning_rate: float, steps: int, scale: float) -> float:
     """How far float32 training may land from the exact float64 recurrence.
 
     Each step adds at most ROUNDINGS_PER_STEP·u·scale of error (scale: the size of the
@@ -103,21 +112,31 @@ class AffineBox:
             if free:
                 solution, *_ = np.linalg.lstsq(self.matrix[:, free], rest, rcond=None)
                 if np.any(solution < self.lower[free] - 1e-12) or np.any(
-                        solution > self.upper[free] + 1e-12):
+                    solution > self.upper[free] + 1e-12
+                ):
                     continue
                 u[free] = solution
             best = min(best, float(np.linalg.norm(target - self.matrix @ u)))
         return best
 
 
-def gd_reachable_set(design: np.ndarray, targets: np.ndarray, learning_rate: float,
-                     steps: int, start_lower: np.ndarray,
-                     start_upper: np.ndarray) -> AffineBox:
+def gd_reachable_set(
+    design: np.ndarray,
+    targets: np.ndarray,
+    learning_rate: float,
+    steps: int,
+    start_lower: np.ndarray,
+    start_upper: np.ndarray,
+) -> AffineBox:
     """Every β that ``steps`` full-batch steps can reach from a start in the box."""
     beta_star = ols(design, targets)
     a_power = np.linalg.matrix_power(gd_matrix(design, learning_rate), steps)
-    return AffineBox(beta_star - a_power @ beta_star, a_power,
-                     np.asarray(start_lower, dtype=float), np.asarray(start_upper, dtype=float))
+    return AffineBox(
+        beta_star - a_power @ beta_star,
+        a_power,
+        np.asarray(start_lower, dtype=float),
+        np.asarray(start_upper, dtype=float),
+    )
 
 
 def glorot_uniform_limit(fan_in: int, fan_out: int) -> float:

@@ -49,5 +49,8 @@ def load_notebook(path: Path) -> LoadedNotebook:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InvalidNotebook(f"the notebook does not follow the format: {first_line}") from None
     kernelspec = nb.metadata.get("kernelspec") or {}
-    return LoadedNotebook(nb, int(original_version) if isinstance(original_version, int) else 0,
-                          kernelspec.get("name"))
+    return LoadedNotebook(
+        nb,
+        int(original_version) if isinstance(original_version, int) else 0,
+        kernelspec.get("name"),
+    )

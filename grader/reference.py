@@ -46,19 +46,25 @@ class Reference:
     def mse(self, beta: np.ndarray) -> float:
         return mse(self.design, self.y, beta)
 
-    def training_tolerance(self, design: np.ndarray, learning_rate: float, steps: int,
-                           scale: float) -> float:
+    def training_tolerance(
+        self, design: np.ndarray, learning_rate: float, steps: int, scale: float
+    ) -> float:
         return float32_tolerance(design, learning_rate, steps, scale)
 
 
-def _min_mse_over(reachable: AffineBox, design: np.ndarray, beta_star: np.ndarray,
-                  mse_star: float) -> float:
+def _min_mse_over(
+    reachable: AffineBox, design: np.ndarray, beta_star: np.ndarray, mse_star: float
+) -> float:
     """MSE(β) = MSE(β*) + (β−β*)ᵀ(XᵀX/N)(β−β*): its minimum over the set is a distance
     in the metric XᵀX/N."""
     gram = design.T @ design / design.shape[0]
     root = np.linalg.cholesky(gram).T  # root.T @ root = gram
-    shifted = AffineBox(root @ (reachable.offset - beta_star), root @ reachable.matrix,
-                        reachable.lower, reachable.upper)
+    shifted = AffineBox(
+        root @ (reachable.offset - beta_star),
+        root @ reachable.matrix,
+        reachable.lower,
+        reachable.upper,
+    )
     return mse_star + shifted.distance(np.zeros(len(beta_star))) ** 2
 
 
@@ -70,8 +76,9 @@ def _compute_reference(assignment: Assignment) -> Reference:
     training = assignment.training
     d = design.shape[1]
     limit = glorot_uniform_limit(d, 1)
-    reachable = gd_reachable_set(design, y, training.learning_rate, training.epochs,
-                                 np.full(d, -limit), np.full(d, limit))
+    reachable = gd_reachable_set(
+        design, y, training.learning_rate, training.epochs, np.full(d, -limit), np.full(d, limit)
+    )
     corners = reachable.corners()
     scale = float(max(np.abs(corners).max(), limit, np.abs(beta_star).max()))
     tolerance = float32_tolerance(design, training.learning_rate, training.epochs, scale)
@@ -79,8 +86,14 @@ def _compute_reference(assignment: Assignment) -> Reference:
     worst = corners[int(np.argmax(corner_mse))]
     gradient = 2 * design.T @ (design @ worst - y) / design.shape[0]
     return Reference(
-        x=x, y=y, design=design, beta_ols=beta_star, mse_ols=mse_star, start_limit=limit,
-        reachable=reachable, tolerance=tolerance,
+        x=x,
+        y=y,
+        design=design,
+        beta_ols=beta_star,
+        mse_ols=mse_star,
+        start_limit=limit,
+        reachable=reachable,
+        tolerance=tolerance,
         mse_ratio_min=_min_mse_over(reachable, design, beta_star, mse_star) / mse_star,
         mse_ratio_max=max(corner_mse) / mse_star,
         mse_bound=max(corner_mse) + float(np.linalg.norm(gradient)) * tolerance,
@@ -103,8 +116,7 @@ def _rounded(values) -> list:
     return [float(f"{v:.12g}") for v in np.asarray(values, dtype=float).reshape(-1)]
 
 
-def reference_document(assignment: Assignment, keras_runs: list[dict],
-                       provenance: dict) -> dict:
+def reference_document(assignment: Assignment, keras_runs: list[dict], provenance: dict) -> dict:
     """The content of reference.json: the computed reference plus the Keras runs."""
     ref = reference_for(assignment)
     return {
@@ -121,8 +133,7 @@ def reference_document(assignment: Assignment, keras_runs: list[dict],
         },
         "reachable_set_corners": [_rounded(c) for c in ref.reachable.corners()],
         "tolerance": float(f"{ref.tolerance:.6g}"),
-        "mse_ratio_range": [float(f"{ref.mse_ratio_min:.9g}"),
-                            float(f"{ref.mse_ratio_max:.9g}")],
+        "mse_ratio_range": [float(f"{ref.mse_ratio_min:.9g}"), float(f"{ref.mse_ratio_max:.9g}")],
         "keras_runs": keras_runs,
         "provenance": provenance,
     }
@@ -160,17 +171,18 @@ def run_keras_seeds(assignment: Assignment, seeds: list[int]) -> list[dict]:
         net = tf.keras.Sequential([tf.keras.layers.Dense(1, use_bias=False, input_dim=d)])
         start = net.get_weights()[0].astype(float).reshape(-1)
         net.compile(tf.keras.optimizers.SGD(training.learning_rate), loss=training.loss)
-        net.fit(ref.design, ref.y.reshape(n, 1), epochs=training.epochs, batch_size=n,
-                verbose=0)
+        net.fit(ref.design, ref.y.reshape(n, 1), epochs=training.epochs, batch_size=n, verbose=0)
         end = net.get_weights()[0].astype(float).reshape(-1)
         replay = gd_replay(ref.design, ref.y, start, training.learning_rate, training.epochs)
-        runs.append({
-            "seed": seed,
-            "beta_start": _rounded(start),
-            "beta_end": _rounded(end),
-            "distance_to_set": float(f"{ref.reachable.distance(end):.3g}"),
-            "replay_deviation": float(f"{np.abs(end - replay).max():.3g}"),
-        })
+        runs.append(
+            {
+                "seed": seed,
+                "beta_start": _rounded(start),
+                "beta_end": _rounded(end),
+                "distance_to_set": float(f"{ref.reachable.distance(end):.3g}"),
+                "replay_deviation": float(f"{np.abs(end - replay).max():.3g}"),
+            }
+        )
     return runs
 
 
@@ -183,9 +195,14 @@ def keras_provenance() -> dict:
         keras_version = f"tf_keras {tf_keras.__version__}"
     except ImportError:
         keras_version = f"keras {tf.keras.__version__}"
-    return {"tensorflow": tf.__version__, "keras": keras_version,
-            "numpy": np.__version__, "python": platform.python_version(),
-            "machine": platform.machine(), "platform": sys.platform}
+    return {
+        "tensorflow": tf.__version__,
+        "keras": keras_version,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "platform": sys.platform,
+    }
 
 
 def build_reference(assignment: Assignment, seeds: int | None = None) -> dict:

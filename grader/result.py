@@ -47,9 +47,18 @@ class Result:
             "score": self.score,
             "max_score": self.max_score,
             "beta": list(self.beta) if self.beta is not None else None,
-            "checks": [{"name": c.name, "passed": c.passed, "points": c.points,
-                        "max_points": c.max_points, "message": c.message,
-                        "key": c.key, "diagnosis": c.diagnosis} for c in self.checks],
+            "checks": [
+                {
+                    "name": c.name,
+                    "passed": c.passed,
+                    "points": c.points,
+                    "max_points": c.max_points,
+                    "message": c.message,
+                    "key": c.key,
+                    "diagnosis": c.diagnosis,
+                }
+                for c in self.checks
+            ],
             "messages": list(self.messages),
             "sha256": self.sha256,
             "assignment_digest": self.assignment_digest,
@@ -62,16 +71,18 @@ class Result:
 
 
 def results_document(assignment: str, results: list[dict]) -> dict:
-    return {"assignment": assignment, "grader_version": __version__,
-            "submissions": sorted(results, key=lambda r: r["submission"])}
+    return {
+        "assignment": assignment,
+        "grader_version": __version__,
+        "submissions": sorted(results, key=lambda r: r["submission"]),
+    }
 
 
 def write_json_atomic(path: Path, document: dict) -> None:
     """Write then rename, so a reader never sees half a file and a crash loses nothing
     that was finished."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
-                                         suffix=".tmp")
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             json.dump(document, stream, ensure_ascii=False, indent=1)

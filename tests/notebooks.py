@@ -38,34 +38,52 @@ print("WEIGHTS=" + _json.dumps([w.tolist() for w in {name}.get_weights()]))"""
 
 def homework(epochs: int = 30) -> list[str]:
     """The lecture's own homework cells."""
-    return [IMPORTS, DATA, FIT.format(epochs=epochs), "net.weights", PLOT,
-            PRINT_WEIGHTS.format(name="net")]
+    return [
+        IMPORTS,
+        DATA,
+        FIT.format(epochs=epochs),
+        "net.weights",
+        PLOT,
+        PRINT_WEIGHTS.format(name="net"),
+    ]
 
 
 def scalar_version() -> list[str]:
     """Dense(1) with a bias on exp(-x) alone (the lecture's 풀이1 style)."""
-    return [IMPORTS, DATA, """u = np.exp(-x).reshape(N,1)
+    return [
+        IMPORTS,
+        DATA,
+        """u = np.exp(-x).reshape(N,1)
 net = tf.keras.Sequential()
 net.add(tf.keras.layers.Dense(1))
 net.compile(tf.keras.optimizers.SGD(0.1), tf.keras.losses.MSE)
 net.fit(u,y,epochs=30,verbose=0,batch_size=N)""",
-            """b1, b0 = net.get_weights()
+        """b1, b0 = net.get_weights()
 fig, ax = plt.subplots()
 ax.plot(x, y, 'o')
 ax.plot(x, b0[0] + b1[0,0]*np.exp(-x), '-')
-plt.show()""", PRINT_WEIGHTS.format(name="net")]
+plt.show()""",
+        PRINT_WEIGHTS.format(name="net"),
+    ]
 
 
 def sequential_model_scatter() -> list[str]:
     """A model named `model`, built with Sequential([...]), drawn with ax.scatter."""
-    return [IMPORTS, DATA, """model = tf.keras.Sequential([tf.keras.layers.Dense(1, use_bias=False, input_shape=(2,))])
+    return [
+        IMPORTS,
+        DATA,
+        """model = tf.keras.Sequential([
+    tf.keras.layers.Dense(1, use_bias=False, input_shape=(2,)),
+])
 model.compile(optimizer=tf.keras.optimizers.SGD(learning_rate=0.1), loss="mean_squared_error")
 history = model.fit(X, y, epochs=30, batch_size=100, verbose=0)""",
-            """fig, ax = plt.subplots()
+        """fig, ax = plt.subplots()
 ax.scatter(x, y.ravel(), s=8, label="data")
 ax.plot(x, model.predict(X, verbose=0).ravel(), color="red", label="fit")
 ax.set_title("y = b0 + b1 exp(-x)")
-ax.legend()""", PRINT_WEIGHTS.format(name="model")]
+ax.legend()""",
+        PRINT_WEIGHTS.format(name="model"),
+    ]
 
 
 LECTURE_HEAD = [
@@ -162,10 +180,15 @@ def not_converged() -> list[str]:
 
 def set_weights_without_fit() -> list[str]:
     """The OLS values typed in with set_weights; fit never called."""
-    return [IMPORTS, DATA, """net = tf.keras.Sequential()
+    return [
+        IMPORTS,
+        DATA,
+        """net = tf.keras.Sequential()
 net.add(tf.keras.layers.Dense(1,use_bias=False,input_dim=2))
 net.compile(tf.optimizers.SGD(0.1), loss='mse')
-net.set_weights([np.array([[2.46307644],[3.99681332]], dtype=np.float32)])""", PLOT]
+net.set_weights([np.array([[2.46307644],[3.99681332]], dtype=np.float32)])""",
+        PLOT,
+    ]
 
 
 def patched_after_fit() -> list[str]:
@@ -177,21 +200,29 @@ def patched_after_fit() -> list[str]:
 
 def numpy_only() -> list[str]:
     """OLS with numpy, no Keras at all."""
-    return ["import numpy as np\nimport matplotlib.pyplot as plt", DATA,
-            "beta = np.linalg.inv(X.T@X) @ X.T @ y\nbeta",
-            "plt.plot(x,y,'o')\nplt.plot(x,(X@beta).reshape(-1),'--')"]
+    return [
+        "import numpy as np\nimport matplotlib.pyplot as plt",
+        DATA,
+        "beta = np.linalg.inv(X.T@X) @ X.T @ y\nbeta",
+        "plt.plot(x,y,'o')\nplt.plot(x,(X@beta).reshape(-1),'--')",
+    ]
 
 
 def fake_net() -> list[str]:
     """A class posing as a trained net."""
-    return ["import numpy as np\nimport matplotlib.pyplot as plt", DATA, """class Net:
+    return [
+        "import numpy as np\nimport matplotlib.pyplot as plt",
+        DATA,
+        """class Net:
     weights = [np.array([[2.46307644],[3.99681332]])]
     def get_weights(self):
         return self.weights
     def fit(self, *args, **kwargs):
         return None
 net = Net()
-net.fit(X, y, epochs=30)""", "plt.plot(x,y,'o')\nplt.plot(x,(X@net.weights[0]).reshape(-1),'--')"]
+net.fit(X, y, epochs=30)""",
+        "plt.plot(x,y,'o')\nplt.plot(x,(X@net.weights[0]).reshape(-1),'--')",
+    ]
 
 
 def no_plot() -> list[str]:
@@ -220,23 +251,32 @@ def kernel_exit() -> list[str]:
 
 def exp_cos_homework() -> list[str]:
     """The lecture's 예제3 with Keras (β0 + β1·exp(−x) + β2·cos(5x))."""
-    return [IMPORTS, """np.random.seed(43052)
+    return [
+        IMPORTS,
+        """np.random.seed(43052)
 N= 100
 x= np.linspace(-1,1,N)
 epsilon = np.random.randn(N)*0.5
 y= 2.5+4*np.exp(-x) + 5*np.cos(5*x) + epsilon
 X=np.stack([np.ones(N),np.exp(-x),np.cos(5*x)],axis=1)
-y=y.reshape(N,1)""", """net = tf.keras.Sequential() # 1: 네트워크 생성
+y=y.reshape(N,1)""",
+        """net = tf.keras.Sequential() # 1: 네트워크 생성
 net.add(tf.keras.layers.Dense(1,use_bias=False)) # 2: add layer
 net.compile(tf.optimizers.SGD(0.1), loss='mse') # 3: compile
-net.fit(X,y,epochs=30, batch_size=N) # 4: fit""", PLOT, PRINT_WEIGHTS.format(name="net")]
+net.fit(X,y,epochs=30, batch_size=N) # 4: fit""",
+        PLOT,
+        PRINT_WEIGHTS.format(name="net"),
+    ]
 
 
 def write_notebook(cells: list[str], path: Path, kernel_name: str = "py38") -> Path:
     """A v4 notebook whose kernelspec names a kernel that exists nowhere here."""
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    nb.metadata["kernelspec"] = {"name": kernel_name, "display_name": "Python 3 (py38)",
-                                 "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": kernel_name,
+        "display_name": "Python 3 (py38)",
+        "language": "python",
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, str(path))
     return path
@@ -244,9 +284,12 @@ def write_notebook(cells: list[str], path: Path, kernel_name: str = "py38") -> P
 
 def write_v3_notebook(cells: list[str], path: Path) -> Path:
     """The same cells in the old nbformat 3 layout (worksheets, 'input' fields)."""
-    nb = nbformat.v3.new_notebook(worksheets=[nbformat.v3.new_worksheet(
-        cells=[nbformat.v3.new_code_cell(input=c) for c in cells])])
-    path.write_text(nbformat.v3.writes(nb), "utf-8")
+    nb = nbformat.v3.new_notebook(
+        worksheets=[
+            nbformat.v3.new_worksheet(cells=[nbformat.v3.new_code_cell(input=c) for c in cells])
+        ]
+    )
+    path.write_text(nbformat.v3.writes_json(nb), "utf-8")
     return path
 
 

@@ -28,11 +28,18 @@ def judge(case: Case, lang: str = "ko") -> tuple[CheckResult, ...]:
         if name not in CHECKS:
             raise KeyError(f"assignment {case.assignment.name} lists unknown check {name!r}")
         outcome = CHECKS[name](case)
-        results.append(CheckResult(
-            name=name, passed=outcome.passed,
-            points=max_points if outcome.passed else 0.0, max_points=max_points,
-            message=case.assignment.message(outcome.key, lang, **outcome.params),
-            key=outcome.key, diagnosis=outcome.diagnosis, params=outcome.params))
+        results.append(
+            CheckResult(
+                name=name,
+                passed=outcome.passed,
+                points=max_points if outcome.passed else 0.0,
+                max_points=max_points,
+                message=case.assignment.message(outcome.key, lang, **outcome.params),
+                key=outcome.key,
+                diagnosis=outcome.diagnosis,
+                params=outcome.params,
+            )
+        )
     return tuple(results)
 
 

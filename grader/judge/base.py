@@ -52,8 +52,7 @@ class CheckResult:
 class Case:
     """One submission's evidence; derived parts are computed once, on first use."""
 
-    def __init__(self, facts: Facts, run: RunSummary, assignment: Assignment,
-                 reference: Reference):
+    def __init__(self, facts: Facts, run: RunSummary, assignment: Assignment, reference: Reference):
         self.facts = facts
         self.run = run
         self.assignment = assignment
@@ -79,10 +78,18 @@ class Case:
     def beta(self) -> BetaReading | None:
         if self.model.model is None:
             return None
-        layers = (self.model.final.layers if self.model.final is not None
-                  else self.last_fit.layers if self.last_fit else ())
-        names = name_columns(self.last_fit.x, self.assignment, self.reference) \
-            if self.last_fit is not None else None
+        layers = (
+            self.model.final.layers
+            if self.model.final is not None
+            else self.last_fit.layers
+            if self.last_fit
+            else ()
+        )
+        names = (
+            name_columns(self.last_fit.x, self.assignment, self.reference)
+            if self.last_fit is not None
+            else None
+        )
         return read_beta(layers, self.final_weights, names, self.assignment)
 
     @cached_property

@@ -14,19 +14,33 @@ def check_beta(case: Case) -> Outcome:
     if reading is None:
         return Outcome(False, "beta.no_model", {}, "no_keras")
     if reading.problem == "wrong_features":
-        return Outcome(False, "beta.wrong_features", {
-            "found": reading.found, "expected": ", ".join(assignment.features)},
-            "wrong_features")
+        return Outcome(
+            False,
+            "beta.wrong_features",
+            {
+                "found": reading.found,
+                "expected": ", ".join(assignment.features),
+                "design_code": assignment.design_code,
+            },
+            "wrong_features",
+        )
     if reading.problem is not None:
-        return Outcome(False, "beta.unreadable", {
-            "found": reading.found, "layer": assignment.training.layer}, "unreadable")
+        return Outcome(
+            False,
+            "beta.unreadable",
+            {"found": reading.found, "layer": assignment.training.layer},
+            "unreadable",
+        )
     beta = np.array(reading.beta)
-    params = {"beta": fmt_beta(beta), "ols": fmt_beta(reference.beta_ols),
-              "learning_rate": f"{assignment.training.learning_rate:g}",
-              "epochs": assignment.training.epochs,
-              "ratio": reference.mse(beta) / reference.mse_ols,
-              "bound": reference.mse_bound / reference.mse_ols,
-              "distance": reference.reachable.distance(beta)}
+    params = {
+        "beta": fmt_beta(beta),
+        "ols": fmt_beta(reference.beta_ols),
+        "learning_rate": f"{assignment.training.learning_rate:g}",
+        "epochs": assignment.training.epochs,
+        "ratio": reference.mse(beta) / reference.mse_ols,
+        "bound": reference.mse_bound / reference.mse_ols,
+        "distance": reference.reachable.distance(beta),
+    }
     if assignment.beta_requires_trained and not case.training.passed:
         return Outcome(False, "beta.not_trained", params, "not_trained")
     if params["distance"] <= reference.tolerance:

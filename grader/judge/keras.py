@@ -13,5 +13,9 @@ def check_keras(case: Case) -> Outcome:
             return Outcome(False, "keras.fake_net", {"net_type": facts.net_type}, "fake_net")
         return Outcome(False, "keras.none", {}, "no_keras")
     data = case.assignment.data
-    return Outcome(False, "keras.not_on_homework_data", {"seed": data.seed, "n": data.n},
-                   "not_on_homework_data")
+    return Outcome(
+        False,
+        "keras.not_on_homework_data",
+        {"seed": data.seed, "n": data.n},
+        "not_on_homework_data",
+    )

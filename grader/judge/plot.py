@@ -46,8 +46,9 @@ def check_plot_data(case: Case) -> Outcome:
     if not case.figures:
         return Outcome(False, "plot_data.missing", {}, "no_plot")
     choice = case.figures[-1]
-    return Outcome(True, "plot_data.ok", {"figure": choice.figure.figure,
-                                          "n": choice.data_artist.n})
+    return Outcome(
+        True, "plot_data.ok", {"figure": choice.figure.figure, "n": choice.data_artist.n}
+    )
 
 
 def check_plot_curve(case: Case) -> Outcome:
@@ -60,6 +61,9 @@ def check_plot_curve(case: Case) -> Outcome:
         return Outcome(True, "plot_curve.ok", {"figure": choice.figure.figure, "gap": gap})
     if choice is None:
         return Outcome(False, "plot_curve.missing", {}, "no_curve")
-    return Outcome(False, "plot_curve.mismatch", {"gap": gap,
-                                                  "beta": fmt_beta(case.beta.beta)},
-                   "curve_mismatch")
+    return Outcome(
+        False,
+        "plot_curve.mismatch",
+        {"gap": gap, "beta": fmt_beta(case.beta.beta)},
+        "curve_mismatch",
+    )

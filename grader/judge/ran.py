@@ -13,6 +13,5 @@ def check_ran(case: Case) -> Outcome:
         return Outcome(False, "ran.failed", {"reason": run.reason or "?"}, "not_run")
     if run.failed_cells:
         cells = "; ".join(f"[{n}] {ename}: {evalue[:80]}" for n, ename, evalue in run.failed_cells)
-        return Outcome(True, "ran.ok_with_errors",
-                       {"count": len(run.failed_cells), "cells": cells})
+        return Outcome(True, "ran.ok_with_errors", {"count": len(run.failed_cells), "cells": cells})
     return Outcome(True, "ran.ok")

@@ -30,10 +30,21 @@ def _replay_inputs(fit: FitFact) -> tuple[np.ndarray, np.ndarray, int] | None:
     linear Dense(1) layer, the case the recurrence describes exactly; else None."""
     layer = _single_dense(fit.layers)
     opt = fit.optimizer
-    if (layer is None or opt is None or opt.cls != "SGD" or opt.learning_rate is None
-            or opt.momentum or opt.nesterov or opt.weight_decay or opt.clipped
-            or fit.loss not in MSE_NAMES or fit.has_sample_weight or fit.y is None
-            or fit.weights_before is None or fit.weights_after is None):
+    if (
+        layer is None
+        or opt is None
+        or opt.cls != "SGD"
+        or opt.learning_rate is None
+        or opt.momentum
+        or opt.nesterov
+        or opt.weight_decay
+        or opt.clipped
+        or fit.loss not in MSE_NAMES
+        or fit.has_sample_weight
+        or fit.y is None
+        or fit.weights_before is None
+        or fit.weights_after is None
+    ):
         return None
     n_all = fit.y.reshape(-1).size
     cols = columns(fit.x, n_all)
@@ -60,8 +71,11 @@ def assess_training(case: Case) -> Outcome:
         return Outcome(False, "trained.did_not_learn", {}, "did_not_learn")
     final_flat, after_flat = _flat(final), _flat(after)
     scale = max(1.0, float(np.abs(after_flat).max(initial=0.0)))
-    gap = float(np.abs(final_flat - after_flat).max()) if final_flat.size == after_flat.size \
+    gap = (
+        float(np.abs(final_flat - after_flat).max())
+        if final_flat.size == after_flat.size
         else math.inf
+    )
     if gap > DATA_ROUNDINGS * U32 * scale:
         return Outcome(False, "trained.patched", {"gap": gap}, "patched")
     replay_inputs = _replay_inputs(fit)
@@ -71,21 +85,32 @@ def assess_training(case: Case) -> Outcome:
         start = _flat(fit.weights_before)
         replay = gd_replay(design, targets, start, opt.learning_rate, fit.epochs)
         deviation = float(np.abs(replay - after_flat).max())
-        tolerance = float32_tolerance(design, opt.learning_rate, fit.epochs,
-                                      max(scale, float(np.abs(start).max(initial=0.0))))
-        params = {"steps": fit.epochs, "deviation": deviation, "tolerance": tolerance,
-                  "optimizer": opt.cls, "learning_rate": f"{opt.learning_rate:.6g}"}
+        tolerance = float32_tolerance(
+            design, opt.learning_rate, fit.epochs, max(scale, float(np.abs(start).max(initial=0.0)))
+        )
+        params = {
+            "steps": fit.epochs,
+            "deviation": deviation,
+            "tolerance": tolerance,
+            "optimizer": opt.cls,
+            "learning_rate": f"{opt.learning_rate:.6g}",
+        }
         if deviation <= tolerance:
             return Outcome(True, "trained.replayed", params)
         return Outcome(False, "trained.replay_mismatch", params, "replay_mismatch")
     history = [v for v in (fit.loss_history or ()) if np.isfinite(v)]
-    moved = fit.weights_before is None or not np.array_equal(_flat(fit.weights_before),
-                                                             after_flat)
+    moved = fit.weights_before is None or not np.array_equal(_flat(fit.weights_before), after_flat)
     if len(history) >= 1 and moved and (len(history) == 1 or history[-1] < history[0]):
-        return Outcome(True, "trained.loosely", {
-            "optimizer": opt.cls if opt else "?",
-            "batch_size": fit.batch_size if fit.batch_size is not None else "32 (default)",
-            "first": history[0], "last": history[-1]})
+        return Outcome(
+            True,
+            "trained.loosely",
+            {
+                "optimizer": opt.cls if opt else "?",
+                "batch_size": fit.batch_size if fit.batch_size is not None else "32 (default)",
+                "first": history[0],
+                "last": history[-1],
+            },
+        )
     return Outcome(False, "trained.did_not_learn", {}, "did_not_learn")
 
 

@@ -120,15 +120,24 @@ class Probe:
     # -- the channel -----------------------------------------------------------------
     def emit(self, kind, payload):
         self._seq += 1
-        record = {"secret": self._secret, "seq": self._seq, "kind": kind,
-                  "cell": self._cell, "time": time.time(), "payload": payload}
+        record = {
+            "secret": self._secret,
+            "seq": self._seq,
+            "kind": kind,
+            "cell": self._cell,
+            "time": time.time(),
+            "payload": payload,
+        }
         line = json.dumps(record, allow_nan=False, separators=(",", ":")) + "\n"
         os.write(self._fd, line.encode("utf-8"))
 
     # -- installation ----------------------------------------------------------------
     def install(self):
-        hooks = {"tf_keras": self._hook_keras, "keras": self._hook_keras,
-                 "matplotlib.backend_bases": self._hook_matplotlib}
+        hooks = {
+            "tf_keras": self._hook_keras,
+            "keras": self._hook_keras,
+            "matplotlib.backend_bases": self._hook_matplotlib,
+        }
         for name in list(hooks):
             if name in sys.modules:
                 hooks.pop(name)(sys.modules[name])
@@ -189,7 +198,7 @@ class Probe:
 
     def _recorded_fit(self, model, original_fit, args, kwargs):
         names = ["x", "y", "batch_size", "epochs", "verbose"]
-        bound = dict(zip(names, args))
+        bound = dict(zip(names, args, strict=False))
         bound.update({k: v for k, v in kwargs.items() if k in names})
         x, y = bound.get("x"), bound.get("y")
         if not getattr(model, "built", True) and x is not None:
@@ -259,8 +268,14 @@ class Probe:
         previous = self._dirty_figures.get(serial)
         renders = (previous or {}).get("renders", 0) + 1
         snapshot = _figure_snapshot(figure)
-        snapshot.update({"figure": serial, "renders": renders, "cell": self._cell,
-                         "png_base64": base64.b64encode(png).decode("ascii") if png else None})
+        snapshot.update(
+            {
+                "figure": serial,
+                "renders": renders,
+                "cell": self._cell,
+                "png_base64": base64.b64encode(png).decode("ascii") if png else None,
+            }
+        )
         self._dirty_figures[serial] = snapshot
 
     def _render_png(self, figure):
@@ -295,19 +310,25 @@ class Probe:
             if not name.startswith("_") and self._is_model(value):
                 bound_names.setdefault(self._serial(value), []).append(name)
         for serial, model in sorted({s: m for s, m in self._model_serials.values()}.items()):
-            self.emit("model", {
-                "model": serial,
-                "model_class": type(model).__name__,
-                "names": sorted(bound_names.get(serial, [])),
-                "layers": _layers(model),
-                "weights": self._weights(model),
-            })
+            self.emit(
+                "model",
+                {
+                    "model": serial,
+                    "model_class": type(model).__name__,
+                    "names": sorted(bound_names.get(serial, [])),
+                    "layers": _layers(model),
+                    "weights": self._weights(model),
+                },
+            )
         net = namespace.get("net")
-        self.emit("end", {
-            "net_is_model": self._is_model(net),
-            "net_type": None if net is None else type(net).__name__,
-            "net_model": self._serial(net) if self._is_model(net) else None,
-        })
+        self.emit(
+            "end",
+            {
+                "net_is_model": self._is_model(net),
+                "net_type": None if net is None else type(net).__name__,
+                "net_model": self._serial(net) if self._is_model(net) else None,
+            },
+        )
 
 
 # -- describing Keras objects -------------------------------------------------------
@@ -343,8 +364,12 @@ def _training_array(value):
     flat = array.reshape(-1)
     stats = None
     if flat.size:
-        stats = {"mean": _finite(flat.mean()), "std": _finite(flat.std()),
-                 "min": _finite(flat.min()), "max": _finite(flat.max())}
+        stats = {
+            "mean": _finite(flat.mean()),
+            "std": _finite(flat.std()),
+            "min": _finite(flat.min()),
+            "max": _finite(flat.max()),
+        }
     return {
         "type": type(value).__name__,
         "shape": list(array.shape),
@@ -370,13 +395,15 @@ def _layers(model):
                 shapes.append([int(d) for d in weight.shape])
             except Exception:
                 shapes.append(None)
-        layers.append({
-            "class": type(layer).__name__,
-            "units": _int_or_none(config.get("units")),
-            "activation": activation,
-            "use_bias": config.get("use_bias"),
-            "weight_shapes": shapes,
-        })
+        layers.append(
+            {
+                "class": type(layer).__name__,
+                "units": _int_or_none(config.get("units")),
+                "activation": activation,
+                "use_bias": config.get("use_bias"),
+                "weight_shapes": shapes,
+            }
+        )
     return layers
 
 
@@ -459,9 +486,16 @@ def _figure_snapshot(figure):
         for line in axes.get_lines():
             xs, n = _points(line.get_xdata(orig=False))
             ys, _ = _points(line.get_ydata(orig=False))
-            lines.append({"x": xs, "y": ys, "n": n, "marker": str(line.get_marker()),
-                          "linestyle": str(line.get_linestyle()),
-                          "label": str(line.get_label())[:200]})
+            lines.append(
+                {
+                    "x": xs,
+                    "y": ys,
+                    "n": n,
+                    "marker": str(line.get_marker()),
+                    "linestyle": str(line.get_linestyle()),
+                    "label": str(line.get_label())[:200],
+                }
+            )
         collections = []
         for collection in axes.collections:
             try:
@@ -474,17 +508,24 @@ def _figure_snapshot(figure):
             if offsets.ndim != 2 or offsets.shape[1] != 2:
                 continue
             kept = offsets[:MAX_ARTIST_POINTS]
-            collections.append({"kind": type(collection).__name__,
-                                "x": _floats(kept[:, 0]), "y": _floats(kept[:, 1]),
-                                "n": int(offsets.shape[0])})
-        axes_facts.append({
-            "title": str(axes.get_title())[:200],
-            "xlabel": str(axes.get_xlabel())[:200],
-            "ylabel": str(axes.get_ylabel())[:200],
-            "projection": getattr(axes, "name", "rectilinear"),
-            "lines": lines,
-            "collections": collections,
-        })
+            collections.append(
+                {
+                    "kind": type(collection).__name__,
+                    "x": _floats(kept[:, 0]),
+                    "y": _floats(kept[:, 1]),
+                    "n": int(offsets.shape[0]),
+                }
+            )
+        axes_facts.append(
+            {
+                "title": str(axes.get_title())[:200],
+                "xlabel": str(axes.get_xlabel())[:200],
+                "ylabel": str(axes.get_ylabel())[:200],
+                "projection": getattr(axes, "name", "rectilinear"),
+                "lines": lines,
+                "collections": collections,
+            }
+        )
     return {"axes": axes_facts}
 
 

@@ -17,24 +17,57 @@ from grader.expressions import evaluate
 from grader.reference import reference_for
 from grader.result import Result, results_document
 
-_ENV = Environment(loader=PackageLoader("grader.report", "templates"),
-                   autoescape=select_autoescape(["html", "j2"]), trim_blocks=True,
-                   lstrip_blocks=True)
+_ENV = Environment(
+    loader=PackageLoader("grader.report", "templates"),
+    autoescape=select_autoescape(["html", "j2"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 
 TEXT = {
-    "ko": {"score": "점수", "checks": "채점 항목", "status": "상태", "beta": "β",
-           "yours": "제출한 β", "ols": "OLS", "keras_range": "정해진 학습(30 epochs)의 범위",
-           "your_figure": "제출한 그림", "grader_figure": "채점기가 그린 그림",
-           "loss": "학습 손실", "errors": "오류가 난 셀", "no_figure": "그림이 없습니다.",
-           "messages": "채점 메모", "class": "반 전체", "submission": "제출 파일",
-           "score_distribution": "점수 분포", "report": "보고서", "cell": "셀"},
-    "en": {"score": "Score", "checks": "Checks", "status": "Status", "beta": "β",
-           "yours": "Your β", "ols": "OLS", "keras_range": "Range of the prescribed training",
-           "your_figure": "Your figure", "grader_figure": "The grader's figure",
-           "loss": "Training loss", "errors": "Cells that raised", "no_figure": "No figure.",
-           "messages": "Notes", "class": "Class", "submission": "Submission",
-           "score_distribution": "Score distribution", "report": "Report", "cell": "cell",
-           "data": "observed", "your_fit": "your fit", "band": "curves the training can give"},
+    "ko": {
+        "score": "점수",
+        "checks": "채점 항목",
+        "status": "상태",
+        "beta": "β",
+        "yours": "제출한 β",
+        "ols": "OLS",
+        "keras_range": "정해진 학습(30 epochs)의 범위",
+        "your_figure": "제출한 그림",
+        "grader_figure": "채점기가 그린 그림",
+        "loss": "학습 손실",
+        "errors": "오류가 난 셀",
+        "no_figure": "그림이 없습니다.",
+        "messages": "채점 메모",
+        "class": "반 전체",
+        "submission": "제출 파일",
+        "score_distribution": "점수 분포",
+        "report": "보고서",
+        "cell": "셀",
+    },
+    "en": {
+        "score": "Score",
+        "checks": "Checks",
+        "status": "Status",
+        "beta": "β",
+        "yours": "Your β",
+        "ols": "OLS",
+        "keras_range": "Range of the prescribed training",
+        "your_figure": "Your figure",
+        "grader_figure": "The grader's figure",
+        "loss": "Training loss",
+        "errors": "Cells that raised",
+        "no_figure": "No figure.",
+        "messages": "Notes",
+        "class": "Class",
+        "submission": "Submission",
+        "score_distribution": "Score distribution",
+        "report": "Report",
+        "cell": "cell",
+        "data": "observed",
+        "your_fit": "your fit",
+        "band": "curves the training can give",
+    },
 }
 
 
@@ -66,13 +99,20 @@ def grader_figure(result: Result, assignment: Assignment) -> str:
     features = np.stack([evaluate(f, x) for f in assignment.features], axis=1)
     corner_curves = features @ reference.reachable.corners().T
     figure, axes = plt.subplots(figsize=(6, 3.6))
-    axes.fill_between(x, corner_curves.min(axis=1), corner_curves.max(axis=1), color="#f4c27a",
-                      alpha=0.6, label=text["band"])
+    axes.fill_between(
+        x,
+        corner_curves.min(axis=1),
+        corner_curves.max(axis=1),
+        color="#f4c27a",
+        alpha=0.6,
+        label=text["band"],
+    )
     axes.plot(x, reference.y, "o", ms=3, color="#555", label=text["data"])
     axes.plot(x, features @ reference.beta_ols, "-", color="#1f77b4", label="OLS")
     if result.beta is not None:
-        axes.plot(x, features @ np.array(result.beta), "--", color="#d62728",
-                  label=text["your_fit"])
+        axes.plot(
+            x, features @ np.array(result.beta), "--", color="#d62728", label=text["your_fit"]
+        )
     axes.legend(fontsize=8)
     axes.set_xlabel("x")
     axes.set_ylabel("y")
@@ -96,33 +136,51 @@ def student_figure(facts_path: Path, figure: int | None) -> str | None:
     if figure is None or not facts_path.is_file():
         return None
     records = json.loads(facts_path.read_text("utf-8"))["records"]
-    pngs = [r["payload"].get("png_base64") for r in records
-            if r["kind"] == "figure" and r["payload"].get("figure") == figure]
+    pngs = [
+        r["payload"].get("png_base64")
+        for r in records
+        if r["kind"] == "figure" and r["payload"].get("figure") == figure
+    ]
     return pngs[-1] if pngs and pngs[-1] else None
 
 
-def render_student_report(result: Result, assignment: Assignment, lang: str,
-                          figure_png: str | None) -> str:
+def render_student_report(
+    result: Result, assignment: Assignment, lang: str, figure_png: str | None
+) -> str:
     reference = reference_for(assignment)
     corners = reference.reachable.corners()
-    ranges = [(float(corners[:, j].min()), float(corners[:, j].max()))
-              for j in range(corners.shape[1])]
+    ranges = [
+        (float(corners[:, j].min()), float(corners[:, j].max())) for j in range(corners.shape[1])
+    ]
     return _ENV.get_template("student.html.j2").render(
-        result=result, assignment=assignment, lang=lang, text=TEXT[lang],
+        result=result,
+        assignment=assignment,
+        lang=lang,
+        text=TEXT[lang],
         title=assignment.title.get(lang, assignment.name),
-        beta_rows=[{"name": name,
-                    "yours": None if result.beta is None else result.beta[j],
-                    "ols": float(reference.beta_ols[j]), "range": ranges[j]}
-                   for j, name in enumerate(assignment.beta_names)],
+        beta_rows=[
+            {
+                "name": name,
+                "yours": None if result.beta is None else result.beta[j],
+                "ols": float(reference.beta_ols[j]),
+                "range": ranges[j],
+            }
+            for j, name in enumerate(assignment.beta_names)
+        ],
         student_png=figure_png,
-        grader_png=grader_figure(result, assignment) if result.status != "invalid"
-        else None,
+        grader_png=grader_figure(result, assignment) if result.status != "invalid" else None,
         loss_png=loss_figure(result.extras.get("loss_history", [])),
     )
 
 
-def write_student_report(result: Result, assignment: Assignment, out: Path, lang: str,
-                         beside: bool = False, facts_path: Path | None = None) -> Path:
+def write_student_report(
+    result: Result,
+    assignment: Assignment,
+    out: Path,
+    lang: str,
+    beside: bool = False,
+    facts_path: Path | None = None,
+) -> Path:
     """Write the report; in a batch to OUT/submissions/<name>/report.html, for
     ``grader check`` beside the notebook as <name>.report.html."""
     if beside:
@@ -130,9 +188,9 @@ def write_student_report(result: Result, assignment: Assignment, out: Path, lang
     else:
         path = out / "submissions" / result.submission / "report.html"
         facts_path = facts_path or path.with_name("facts.json")
-    page = render_student_report(result, assignment, lang,
-                                 student_figure(facts_path, result.figure) if facts_path
-                                 else None)
+    page = render_student_report(
+        result, assignment, lang, student_figure(facts_path, result.figure) if facts_path else None
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page, "utf-8")
     return path
@@ -140,8 +198,11 @@ def write_student_report(result: Result, assignment: Assignment, out: Path, lang
 
 def write_class_report(out: Path, assignment: Assignment, lang: str) -> Path:
     """OUT/index.html from OUT/results.json."""
-    document = json.loads((out / "results.json").read_text("utf-8")) \
-        if (out / "results.json").is_file() else results_document(assignment.name, [])
+    document = (
+        json.loads((out / "results.json").read_text("utf-8"))
+        if (out / "results.json").is_file()
+        else results_document(assignment.name, [])
+    )
     submissions = document["submissions"]
     check_names = list(assignment.check_points)
     scores = [s["score"] for s in submissions]
@@ -151,11 +212,16 @@ def write_class_report(out: Path, assignment: Assignment, lang: str) -> Path:
             if not c["passed"] and c.get("diagnosis"):
                 failures[c["diagnosis"]] = failures.get(c["diagnosis"], 0) + 1
     page = _ENV.get_template("index.html.j2").render(
-        assignment=assignment, lang=lang, text=TEXT[lang], submissions=submissions,
-        title=assignment.title.get(lang, assignment.name), check_names=check_names,
+        assignment=assignment,
+        lang=lang,
+        text=TEXT[lang],
+        submissions=submissions,
+        title=assignment.title.get(lang, assignment.name),
+        check_names=check_names,
         histogram=_histogram(scores, assignment.max_score),
         failures=sorted(failures.items(), key=lambda kv: -kv[1]),
-        quote=html.escape)
+        quote=html.escape,
+    )
     path = out / "index.html"
     path.write_text(page, "utf-8")
     return path

@@ -58,15 +58,18 @@ class Execution:
 
 
 def _probe_install_source(journal_path: Path, secret: str) -> str:
-    return "\n".join([
-        "import importlib.util as _grader_util, sys as _grader_sys",
-        f"_grader_spec = _grader_util.spec_from_file_location('_grader_probe', {str(PROBE_PATH)!r})",
-        "_grader_probe = _grader_util.module_from_spec(_grader_spec)",
-        "_grader_spec.loader.exec_module(_grader_probe)",
-        "_grader_sys.modules['_grader_probe'] = _grader_probe",
-        f"_grader_probe.install({str(journal_path)!r}, {secret!r})",
-        "del _grader_util, _grader_sys, _grader_spec, _grader_probe",
-    ])
+    return "\n".join(
+        [
+            "import importlib.util as _grader_util, sys as _grader_sys",
+            "_grader_spec = _grader_util.spec_from_file_location(",
+            f"    '_grader_probe', {str(PROBE_PATH)!r})",
+            "_grader_probe = _grader_util.module_from_spec(_grader_spec)",
+            "_grader_spec.loader.exec_module(_grader_probe)",
+            "_grader_sys.modules['_grader_probe'] = _grader_probe",
+            f"_grader_probe.install({str(journal_path)!r}, {secret!r})",
+            "del _grader_util, _grader_sys, _grader_spec, _grader_probe",
+        ]
+    )
 
 
 FINISH_SOURCE = "__import__('sys').modules['_grader_probe'].finish()"
@@ -91,9 +94,14 @@ def _cell_run(index: int, cell, reply: dict | None, timed_out: bool) -> CellRun:
     if reply is None:
         return CellRun(index, "not-run", head)
     if reply.get("status") == "error":
-        return CellRun(index, "error", head, reply.get("ename"),
-                       _ANSI.sub("", str(reply.get("evalue", "")))[:500],
-                       _error_line(reply.get("traceback") or []))
+        return CellRun(
+            index,
+            "error",
+            head,
+            reply.get("ename"),
+            _ANSI.sub("", str(reply.get("evalue", "")))[:500],
+            _error_line(reply.get("traceback") or []),
+        )
     return CellRun(index, "ok", head)
 
 
@@ -107,8 +115,9 @@ class _Run:
         self.cwd = workdir / "cwd"
         self.cwd.mkdir(parents=True, exist_ok=True)
         self.student_nb = nb
-        self.code_cells = [(i, c) for i, c in enumerate(nb.cells)
-                           if c.cell_type == "code" and c.source.strip()]
+        self.code_cells = [
+            (i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source.strip()
+        ]
         self.replies: dict[int, dict] = {}
         self.timed_out: set[int] = set()
         self.deadline = 0.0
@@ -125,8 +134,9 @@ class _Run:
         started = time.monotonic()
         self.deadline = started + self.limits.notebook_timeout_s
         run_nb = nbformat.v4.new_notebook(metadata=copy.deepcopy(self.student_nb.metadata))
-        run_nb.cells = [nbformat.v4.new_code_cell(_probe_install_source(self.journal_path,
-                                                                         self.secret))]
+        run_nb.cells = [
+            nbformat.v4.new_code_cell(_probe_install_source(self.journal_path, self.secret))
+        ]
         run_nb.cells += [nbformat.v4.new_code_cell(c.source) for _, c in self.code_cells]
         run_nb.cells.append(nbformat.v4.new_code_cell(FINISH_SOURCE))
         client = NotebookClient(
@@ -145,8 +155,9 @@ class _Run:
         status, reason, pid = "completed", None, None
         kernel_log = (self.journal_path.parent / "kernel.log").open("ab")
         try:
-            async with client.async_setup_kernel(cwd=str(self.cwd), env=kernel_environment(),
-                                                  stdout=kernel_log, stderr=kernel_log):
+            async with client.async_setup_kernel(
+                cwd=str(self.cwd), env=kernel_environment(), stdout=kernel_log, stderr=kernel_log
+            ):
                 self.process = getattr(getattr(client.km, "provisioner", None), "process", None)
                 pid = getattr(self.process, "pid", None)
                 status, reason = await self._execute_all(client)
@@ -161,15 +172,21 @@ class _Run:
             kill_process_group(pid)
             kernel_log.close()
         cells = tuple(
-            _cell_run(index, cell, self.replies.get(position + 1),
-                      (position + 1) in self.timed_out)
+            _cell_run(index, cell, self.replies.get(position + 1), (position + 1) in self.timed_out)
             for position, (index, cell) in enumerate(self.code_cells)
         )
         executed = copy.deepcopy(self.student_nb)
         for position, (index, _) in enumerate(self.code_cells):
             executed.cells[index].outputs = run_nb.cells[position + 1].get("outputs", [])
-        return Execution(status, reason, cells, self.journal_path, self.secret,
-                         time.monotonic() - started, executed)
+        return Execution(
+            status,
+            reason,
+            cells,
+            self.journal_path,
+            self.secret,
+            time.monotonic() - started,
+            executed,
+        )
 
     async def _execute_all(self, client: NotebookClient) -> tuple[str, str | None]:
         self.current_cell_timeout = STARTUP_TIMEOUT_S
@@ -191,8 +208,10 @@ class _Run:
                     status = "timeout"  # cut by the notebook's limit, not the cell's
                     break
         if status == "timeout":
-            reason = (f"the notebook ran past its limit of {self.limits.notebook_timeout_s:g} s;"
-                      " facts gathered so far were kept")
+            reason = (
+                f"the notebook ran past its limit of {self.limits.notebook_timeout_s:g} s;"
+                " facts gathered so far were kept"
+            )
         self.current_cell_timeout = FINISH_TIMEOUT_S
         await client.async_execute_cell(client.nb.cells[last], last, store_history=False)
         return status, reason
@@ -222,8 +241,9 @@ def execute_notebook(nb: nbformat.NotebookNode, workdir: Path, limits: Limits) -
     return asyncio.run(execute_notebook_async(nb, workdir, limits))
 
 
-async def execute_notebook_async(nb: nbformat.NotebookNode, workdir: Path,
-                                 limits: Limits) -> Execution:
+async def execute_notebook_async(
+    nb: nbformat.NotebookNode, workdir: Path, limits: Limits
+) -> Execution:
     return await _Run(nb, workdir, limits).run()
 
 

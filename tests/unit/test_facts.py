@@ -1,0 +1,56 @@
+"""The facts channel: only schema-valid records carrying the run's secret are used."""
+
+import json
+
+from grader.facts import facts_from_records, read_journal
+
+FIT = {
+    "model": 1,
+    "layers": [],
+    "optimizer": None,
+    "loss": "mse",
+    "epochs_requested": 30,
+    "batch_size": 100,
+    "x": None,
+    "y": None,
+    "weights_before": None,
+    "weights_after": None,
+    "loss_history": None,
+}
+
+
+def record(seq, kind, payload, secret="s3cret"):
+    return {"secret": secret, "seq": seq, "kind": kind, "cell": 1, "payload": payload}
+
+
+def test_records_without_the_secret_are_rejected():
+    facts = facts_from_records(
+        [record(1, "fit", FIT), record(2, "fit", FIT, secret="guess")], secret="s3cret"
+    )
+    assert len(facts.fits) == 1
+    assert facts.rejected_records == 1
+
+
+def test_records_that_break_the_schema_are_rejected():
+    broken = dict(FIT, weights_after="not a list")
+    facts = facts_from_records(
+        [record(1, "fit", broken), record(2, "end", {"x": 1}), "a string"], secret="s3cret"
+    )
+    assert facts.fits == ()
+    assert not facts.finished
+    assert facts.rejected_records == 3
+
+
+def test_journal_lines_that_are_not_json_are_counted(tmp_path):
+    path = tmp_path / "facts.jsonl"
+    path.write_text(json.dumps(record(1, "end", {"net_is_model": False})) + "\n{oops\n")
+    facts = read_journal(path, "s3cret")
+    assert facts.finished
+    assert facts.rejected_records == 1
+
+
+def test_saved_facts_of_a_real_run_round_trip(saved_facts):
+    facts = saved_facts("02_lecture_with_homework")
+    assert facts.finished and facts.rejected_records == 0
+    assert len(facts.fits) >= 5  # the lecture's models, then the homework's
+    assert facts.fits[-1].x.shape == (100, 2)

@@ -1,0 +1,42 @@
+"""Loading submissions: v4, v3 upgraded, and every kind of not-a-notebook."""
+
+import pytest
+
+from grader.notebook import InvalidNotebook, load_notebook
+from tests.notebooks import homework, write_notebook, write_v3_notebook
+
+
+def test_v4_notebook_loads_with_its_foreign_kernel_name(tmp_path):
+    loaded = load_notebook(write_notebook(homework(), tmp_path / "a.ipynb"))
+    assert loaded.nb.nbformat == 4
+    assert loaded.kernel_name == "py38"
+    assert len(loaded.nb.cells) == len(homework())
+
+
+def test_v3_notebook_is_upgraded(tmp_path):
+    loaded = load_notebook(write_v3_notebook(homework(), tmp_path / "old.ipynb"))
+    assert loaded.original_version == 3
+    assert loaded.nb.nbformat == 4
+    assert [c.source for c in loaded.nb.cells] == homework()
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"", "empty"),
+        (b"   \n", "empty"),
+        (b'{"cells": [', "not valid JSON"),
+        (b"print('hello')\n", "not valid JSON"),
+        (b'{"name": "x"}', "not a Jupyter notebook"),
+        (b"[1, 2]", "not a Jupyter notebook"),
+        (b"\xff\xfe\x00garbage", "not UTF-8"),
+        (b'{"nbformat": 4, "nbformat_minor": 5, "cells": 3, "metadata": {}}', "format"),
+    ],
+)
+def test_not_a_notebook_gets_a_one_line_reason(tmp_path, content, reason):
+    path = tmp_path / "bad.ipynb"
+    path.write_bytes(content)
+    with pytest.raises(InvalidNotebook) as error:
+        load_notebook(path)
+    assert reason in str(error.value)
+    assert "\n" not in str(error.value)
