@@ -87,7 +87,9 @@ def judge_facts(
                 chosen = curve_choice
         figure = chosen.figure.figure
         messages.append(
-            assignment.message("choice.figure", lang, figure=figure, cell=chosen.figure.cell)
+            assignment.message(
+                "choice.figure", lang, figure=figure, cell=run.cell_number(chosen.figure.cell)
+            )
         )
     beta = case.beta.beta if case.beta is not None else None
     extras = {}

@@ -269,9 +269,16 @@ net.fit(X,y,epochs=30, batch_size=N) # 4: fit""",
     ]
 
 
-def write_notebook(cells: list[str], path: Path, kernel_name: str = "py38") -> Path:
-    """A v4 notebook whose kernelspec names a kernel that exists nowhere here."""
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+def write_notebook(
+    cells: list[str], path: Path, kernel_name: str = "py38", with_markdown: bool = False
+) -> Path:
+    """A v4 notebook whose kernelspec names a kernel that exists nowhere here; with
+    ``with_markdown`` each code cell follows a markdown cell, as in the lecture notes."""
+    nb = nbformat.v4.new_notebook()
+    for number, source in enumerate(cells, start=1):
+        if with_markdown:
+            nb.cells.append(nbformat.v4.new_markdown_cell(f"({number}단계)"))
+        nb.cells.append(nbformat.v4.new_code_cell(source))
     nb.metadata["kernelspec"] = {
         "name": kernel_name,
         "display_name": "Python 3 (py38)",

@@ -27,6 +27,15 @@ class RunSummary:
     reason: str | None
     failed_cells: tuple[tuple[int, str, str], ...]  # (cell number, error name, message)
     notebook_timeout_s: float
+    # The notebook's cell number (1-based, all cells) of each executed code cell, in the
+    # order the probe counts them; empty when unknown (saved facts).
+    cell_numbers: tuple[int, ...] = ()
+
+    def cell_number(self, ordinal: int) -> int:
+        """The notebook's cell number of the probe's ``ordinal``-th executed cell."""
+        if 1 <= ordinal <= len(self.cell_numbers):
+            return self.cell_numbers[ordinal - 1]
+        return ordinal
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,265 @@
+"""One real batch: `grader grade` on a folder mixing right, wrong and broken submissions,
+with real kernels and real TensorFlow.  The batch runs once; each test reads its
+results."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from tests import notebooks as nbs
+
+pytestmark = pytest.mark.integration
+
+CELL_TIMEOUT_S = 10
+SUBMISSIONS = {
+    "01_homework.ipynb": nbs.homework(),
+    "02_lecture.ipynb": nbs.lecture_notebook(),
+    "03_scalar.ipynb": nbs.scalar_version(),
+    "04_model_scatter.ipynb": nbs.sequential_model_scatter(),
+    "05_epochs2000.ipynb": nbs.homework(epochs=2000),
+    "06_wrong_features.ipynb": nbs.wrong_features(),
+    "07_not_converged.ipynb": nbs.not_converged(),
+    "08_set_weights_only.ipynb": nbs.set_weights_without_fit(),
+    "09_numpy_only.ipynb": nbs.numpy_only(),
+    "10_fake_net.ipynb": nbs.fake_net(),
+    "11_no_plot.ipynb": nbs.no_plot(),
+    "12_data_without_curve.ipynb": nbs.data_without_curve(),
+    "13_patched.ipynb": nbs.patched_after_fit(),
+    "14_raising_cell.ipynb": nbs.raising_cell(),
+    "15_infinite_loop.ipynb": nbs.infinite_loop(),
+    "16_kernel_exit.ipynb": nbs.kernel_exit(),
+    "숙제_홍길동.ipynb": nbs.homework(),
+}
+WITH_MARKDOWN = {"숙제_홍길동.ipynb"}
+NOT_NOTEBOOKS = {
+    "17_broken.ipynb": b'{"cells": [',
+    "18_empty.ipynb": b"",
+    "19_not_json.ipynb": b"print('hello')\n",
+}
+
+
+def kernel_processes() -> set[int]:
+    found = set()
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if b"ipykernel_launcher" in cmdline.read_bytes():
+                found.add(int(cmdline.parent.name))
+        except OSError:
+            pass
+    return found
+
+
+def folder_digest(folder: Path) -> dict[str, str]:
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("submissions")
+    for name, cells in SUBMISSIONS.items():
+        nbs.write_notebook(cells, folder / name, with_markdown=name in WITH_MARKDOWN)
+    nbs.write_v3_notebook(nbs.homework(), folder / "20_v3.ipynb")
+    for name, content in NOT_NOTEBOOKS.items():
+        (folder / name).write_bytes(content)
+    before = folder_digest(folder)
+    kernels_before = kernel_processes()
+    out = tmp_path_factory.mktemp("out")
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grader",
+            "grade",
+            str(folder),
+            "--out",
+            str(out),
+            "--jobs",
+            "2",
+            "--cell-timeout",
+            str(CELL_TIMEOUT_S),
+            "--lang",
+            "en",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    results = json.loads((out / "results.json").read_text("utf-8"))
+    return {
+        "completed": completed,
+        "out": out,
+        "folder": folder,
+        "before": before,
+        "after": folder_digest(folder),
+        "kernels_before": kernels_before,
+        "kernels_after": kernel_processes(),
+        "by_name": {s["submission"]: s for s in results["submissions"]},
+        "document": results,
+    }
+
+
+def result(batch, name):
+    return batch["by_name"][name]
+
+
+def failed(batch, name) -> dict[str, str | None]:
+    return {c["name"]: c["diagnosis"] for c in result(batch, name)["checks"] if not c["passed"]}
+
+
+def printed_weights(batch, name) -> list[np.ndarray]:
+    executed = nbformat.read(batch["out"] / "submissions" / name / "executed.ipynb", 4)
+    for cell in executed.cells:
+        for output in cell.get("outputs", []):
+            text = output.get("text", "")
+            if "WEIGHTS=" in text:
+                return [np.array(w) for w in json.loads(text.split("WEIGHTS=")[1])]
+    raise AssertionError(f"{name} printed no weights")
+
+
+def test_batch_exits_zero_and_lists_every_file(batch):
+    assert batch["completed"].returncode == 0, batch["completed"].stderr[-2000:]
+    expected = set(SUBMISSIONS) | set(NOT_NOTEBOOKS) | {"20_v3.ipynb"}
+    assert set(batch["by_name"]) == expected
+    assert batch["document"]["assignment"] == "exp_decay"
+    for name in expected:
+        assert (batch["out"] / "submissions" / name / "result.json").is_file()
+        assert (batch["out"] / "submissions" / name / "report.html").is_file()
+    assert (batch["out"] / "index.html").is_file()
+
+
+def test_submissions_folder_is_unchanged(batch):
+    assert batch["after"] == batch["before"]
+
+
+def test_no_kernel_outlives_the_batch(batch):
+    assert batch["kernels_after"] <= batch["kernels_before"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "01_homework.ipynb",
+        "02_lecture.ipynb",
+        "03_scalar.ipynb",
+        "04_model_scatter.ipynb",
+        "05_epochs2000.ipynb",
+        "14_raising_cell.ipynb",
+        "15_infinite_loop.ipynb",
+        "20_v3.ipynb",
+        "숙제_홍길동.ipynb",
+    ],
+)
+def test_right_answers_get_full_marks(batch, name):
+    r = result(batch, name)
+    assert r["status"] == "graded"
+    assert failed(batch, name) == {}
+    assert r["score"] == r["max_score"] == 100
+
+
+@pytest.mark.parametrize(
+    ("name", "weights_to_beta"),
+    [
+        ("01_homework.ipynb", lambda w: w[0].reshape(-1)),
+        ("02_lecture.ipynb", lambda w: w[0].reshape(-1)),
+        ("03_scalar.ipynb", lambda w: [w[1][0], w[0][0, 0]]),
+        ("05_epochs2000.ipynb", lambda w: w[0].reshape(-1)),
+    ],
+)
+def test_beta_equals_the_weights_printed_in_the_kernel(batch, name, weights_to_beta):
+    expected = np.array(weights_to_beta(printed_weights(batch, name)), dtype=float)
+    assert np.allclose(result(batch, name)["beta"], expected, atol=1e-5, rtol=0)
+
+
+def test_chosen_figure_holds_what_was_plotted(batch, reference):
+    from grader.facts import load_facts
+
+    facts = load_facts(batch["out"] / "submissions" / "01_homework.ipynb" / "facts.json")
+    figure = next(
+        f for f in facts.figures if f.figure == result(batch, "01_homework.ipynb")["figure"]
+    )
+    data, curve = figure.axes[0].artists
+    assert np.allclose(data.x, reference.x) and np.allclose(data.y, reference.y)
+    weights = printed_weights(batch, "01_homework.ipynb")[0].reshape(-1)
+    assert np.allclose(curve.y, reference.design @ weights, atol=1e-9)
+    assert data.marker == "o" and curve.linestyle == "--"
+
+
+def test_lecture_notebook_grades_the_homework_model(batch):
+    r = result(batch, "02_lecture.ipynb")
+    assert any("graphviz" in c["evalue"] for c in r["failed_cells"])
+    assert r["model"] > 1  # the lecture's models came first
+
+
+@pytest.mark.parametrize(
+    ("name", "diagnoses", "score"),
+    [
+        ("06_wrong_features.ipynb", {"beta": "wrong_features"}, None),
+        ("07_not_converged.ipynb", {"beta": "not_converged"}, 50),
+        ("08_set_weights_only.ipynb", {"trained": "set_by_hand"}, None),
+        ("09_numpy_only.ipynb", {"keras": "no_keras"}, None),
+        ("10_fake_net.ipynb", {"keras": "fake_net"}, None),
+        ("11_no_plot.ipynb", {"plot_data": "no_plot", "plot_curve": "no_plot"}, 80),
+        ("12_data_without_curve.ipynb", {"plot_curve": "no_curve"}, 90),
+        ("13_patched.ipynb", {"trained": "patched", "beta": "not_trained"}, None),
+    ],
+)
+def test_wrong_answers_are_diagnosed(batch, name, diagnoses, score):
+    r = result(batch, name)
+    assert r["status"] == "graded"
+    found = failed(batch, name)
+    for check, diagnosis in diagnoses.items():
+        assert found.get(check) == diagnosis, found
+    if score is not None:
+        assert r["score"] == score
+    if "beta" in found:
+        assert r["score"] <= r["max_score"] / 2
+
+
+def test_raising_cell_is_listed(batch):
+    cells = result(batch, "14_raising_cell.ipynb")["failed_cells"]
+    assert [(c["cell"], c["ename"]) for c in cells] == [(4, "NameError")]
+
+
+def test_infinite_loop_is_cut_and_the_rest_runs(batch):
+    cells = result(batch, "15_infinite_loop.ipynb")["failed_cells"]
+    assert [c["cell"] for c in cells] == [4]
+    assert f"timed out after {CELL_TIMEOUT_S}" in cells[0]["evalue"]
+
+
+def test_kernel_death_is_an_error_with_its_reason(batch):
+    r = result(batch, "16_kernel_exit.ipynb")
+    assert r["status"] == "error"
+    assert "kernel died" in r["messages"][0] and "exit code 3" in r["messages"][0]
+    assert failed(batch, "16_kernel_exit.ipynb")["ran"] == "kernel_died"
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("17_broken.ipynb", "not valid JSON"),
+        ("18_empty.ipynb", "empty"),
+        ("19_not_json.ipynb", "not valid JSON"),
+    ],
+)
+def test_files_that_are_not_notebooks_are_invalid(batch, name, reason):
+    r = result(batch, name)
+    assert r["status"] == "invalid" and r["score"] == 0
+    assert reason in r["messages"][0] and "\n" not in r["messages"][0]
+
+
+def test_cells_are_numbered_as_the_notebook_shows_them(batch):
+    # markdown before every code cell: the plot (5th code cell) is the notebook's 10th cell
+    messages = result(batch, "숙제_홍길동.ipynb")["messages"]
+    assert any("(cell 10)" in m for m in messages), messages

@@ -1,0 +1,52 @@
+"""Single notebooks through the student's command and the Python API."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from grader.api import grade_notebook
+from grader.run.executor import Limits
+from tests import notebooks as nbs
+
+pytestmark = pytest.mark.integration
+
+
+def check(path, *extra):
+    return subprocess.run(
+        [sys.executable, "-m", "grader", "check", str(path), "--lang", "en", *extra],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_check_passes_on_example3_as_its_own_assignment(tmp_path):
+    path = nbs.write_notebook(nbs.exp_cos_homework(), tmp_path / "예제3.ipynb")
+    completed = check(path, "--assignment", "exp_cos")
+    assert completed.returncode == 0, completed.stdout + completed.stderr[-2000:]
+    assert "100 / 100" in completed.stdout
+    report = tmp_path / "예제3.report.html"
+    assert report.is_file() and "β2" in report.read_text("utf-8")
+
+
+def test_check_fails_with_a_diagnosis(tmp_path):
+    path = nbs.write_notebook(nbs.not_converged(), tmp_path / "hw.ipynb")
+    completed = check(path)
+    assert completed.returncode == 1
+    assert "✗ beta" in completed.stdout and "has not converged" in completed.stdout
+
+
+def test_notebook_past_its_limit_keeps_the_facts_so_far(tmp_path):
+    cells = nbs.homework()
+    cells.insert(5, "while True:\n    pass")  # after the fit and the plot
+    path = nbs.write_notebook(cells, tmp_path / "slow.ipynb")
+    result = grade_notebook(
+        path, "exp_decay", limits=Limits(cell_timeout_s=120, notebook_timeout_s=20), lang="en"
+    )
+    assert result.status == "timeout"
+    assert result.beta is not None  # the fit before the loop was recorded
+    assert {c.name for c in result.checks if not c.passed} == {"ran"}
+    assert "limit of 20 s" in result.messages[0]
