@@ -131,6 +131,7 @@ def _run_summary(execution: Execution, limits: Limits) -> tuple[RunSummary, tupl
         execution.reason,
         tuple((f.cell, f.ename, f.evalue) for f in failed),
         limits.notebook_timeout_s,
+        tuple(c.index + 1 for c in execution.cells),
     )
     return summary, failed
 
