@@ -44,6 +44,7 @@ def invalid_result(
         sha256=sha256,
         assignment=assignment.name,
         assignment_digest=assignment.digest,
+        lang=lang,
     )
 
 
@@ -111,6 +112,7 @@ def judge_facts(
         failed_cells=failed_cells,
         seconds=seconds,
         extras=extras,
+        lang=lang,
     )
 
 

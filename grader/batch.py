@@ -1,15 +1,21 @@
 """Grade a folder of submissions, several at a time, writing each result as it finishes.
 
 Layout of the output folder:
-  OUT/results.json                       every submission (rewritten after each one)
+  OUT/results.json                        every submission (rewritten after each one)
+  OUT/index.html, OUT/grades.csv, ...     the exporters' files, written at the end
   OUT/submissions/<file name>/result.json
-  OUT/submissions/<file name>/facts.json  the validated facts (for re-judging, fixtures)
+  OUT/submissions/<file name>/facts.json  the validated facts (re-judging, fixtures)
+  OUT/submissions/<file name>/executed.ipynb
   OUT/submissions/<file name>/report.html
+
+Grading the same folder again reuses every result whose notebook, assignment, grader
+version and language are unchanged (``force`` grades all again).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import sys
@@ -18,8 +24,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader import __version__
 from grader.api import grade_notebook_async
 from grader.assignment import Assignment
+from grader.report.html import write_student_report
 from grader.result import Result, results_document, write_json_atomic
 from grader.run.executor import Limits
 
@@ -31,11 +39,22 @@ class BatchOptions:
     jobs: int = os.cpu_count() or 1
     limits: Limits = Limits()
     lang: str = "ko"
-    reports: bool = True
+    force: bool = False
+
+
+@dataclass(frozen=True)
+class Done:
+    """One finished submission, as the progress display sees it."""
+
+    submission: str
+    status: str
+    score: float
+    max_score: float
+    reused: bool
 
 
 def find_submissions(folder: Path) -> list[Path]:
-    """The notebook files directly in ``folder`` (hidden files and checkpoints skipped)."""
+    """The notebook files directly in ``folder`` (hidden files skipped)."""
     return sorted(
         p
         for p in folder.iterdir()
@@ -52,6 +71,7 @@ def internal_error_result(
 ) -> Result:
     """A grader bug on one submission becomes that submission's status, not a crash."""
     last = traceback.format_exception_only(type(error), error)[-1].strip()
+    reason = f"internal grader error: {last}"
     return Result(
         submission=path.name,
         status="error",
@@ -59,13 +79,31 @@ def internal_error_result(
         max_score=assignment.max_score,
         beta=None,
         checks=(),
-        messages=(
-            assignment.message("status.error", lang, reason=f"internal grader error: {last}"),
-        ),
+        messages=(assignment.message("status.error", lang, reason=reason),),
         assignment=assignment.name,
         assignment_digest=assignment.digest,
         extras={"internal_error": True},
+        lang=lang,
     )
+
+
+def reusable_result(path: Path, out: Path, assignment: Assignment, lang: str) -> dict | None:
+    """The previous result of this very file, if nothing that decides it has changed."""
+    previous_path = submission_dir(out, path.name) / "result.json"
+    if not previous_path.is_file():
+        return None
+    try:
+        previous = json.loads(previous_path.read_text("utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    unchanged = (
+        previous.get("sha256") == hashlib.sha256(path.read_bytes()).hexdigest()
+        and previous.get("assignment_digest") == assignment.digest
+        and previous.get("grader_version") == __version__
+        and previous.get("lang") == lang
+        and not previous.get("extras", {}).get("internal_error")
+    )
+    return previous if unchanged else None
 
 
 class _Collector:
@@ -76,12 +114,12 @@ class _Collector:
         self.assignment = assignment
         self.results: dict[str, dict] = {}
 
-    def add(self, result: Result) -> None:
-        self.results[result.submission] = result.to_json()
-        write_json_atomic(
-            submission_dir(self.out, result.submission) / "result.json",
-            self.results[result.submission],
-        )
+    def add(self, document: dict, write_own: bool) -> None:
+        self.results[document["submission"]] = document
+        if write_own:
+            write_json_atomic(
+                submission_dir(self.out, document["submission"]) / "result.json", document
+            )
         self.flush()
 
     def flush(self) -> None:
@@ -96,38 +134,56 @@ async def _grade_all(
     out: Path,
     assignment: Assignment,
     options: BatchOptions,
-    on_done: Callable[[Result, int, int], None],
-) -> list[Result]:
+    on_done: Callable[[Done, int, int], None],
+) -> dict:
     collector = _Collector(out, assignment)
     collector.flush()
     semaphore = asyncio.Semaphore(max(1, options.jobs))
-    finished: list[Result] = []
+    finished = 0
+
+    def done(document: dict, reused: bool) -> None:
+        nonlocal finished
+        finished += 1
+        on_done(
+            Done(
+                document["submission"],
+                document["status"],
+                document["score"],
+                document["max_score"],
+                reused,
+            ),
+            finished,
+            len(paths),
+        )
 
     async def one(path: Path) -> None:
         async with semaphore:
+            folder = submission_dir(out, path.name)
             try:
                 result = await grade_notebook_async(
-                    path,
-                    assignment,
-                    options.limits,
-                    options.lang,
-                    facts_dir=submission_dir(out, path.name),
+                    path, assignment, options.limits, options.lang, facts_dir=folder
                 )
             except Exception as error:  # noqa: BLE001 - one bad submission never stops a batch
                 result = internal_error_result(path, assignment, options.lang, error)
-            if options.reports:
-                from grader.report import write_student_report
+            try:
+                write_student_report(
+                    result, assignment, folder / "report.html", options.lang, folder / "facts.json"
+                )
+            except Exception as error:  # noqa: BLE001
+                print(f"warning: no report for {path.name}: {error}", file=sys.stderr)
+            collector.add(result.to_json(), write_own=True)
+            done(collector.results[path.name], reused=False)
 
-                try:
-                    write_student_report(result, assignment, out, options.lang)
-                except Exception as error:  # noqa: BLE001
-                    print(f"warning: no report for {path.name}: {error}", file=sys.stderr)
-            collector.add(result)
-            finished.append(result)
-            on_done(result, len(finished), len(paths))
-
-    await asyncio.gather(*(one(p) for p in paths))
-    return finished
+    to_grade = []
+    for path in paths:
+        previous = None if options.force else reusable_result(path, out, assignment, options.lang)
+        if previous is None:
+            to_grade.append(path)
+        else:
+            collector.add(previous, write_own=False)
+            done(previous, reused=True)
+    await asyncio.gather(*(one(p) for p in to_grade))
+    return results_document(assignment.name, list(collector.results.values()))
 
 
 def grade_folder(
@@ -135,13 +191,10 @@ def grade_folder(
     out: Path,
     assignment: Assignment,
     options: BatchOptions,
-    on_done: Callable[[Result, int, int], None] = lambda r, i, n: None,
-) -> list[Result]:
-    """Grade every notebook in ``folder``; results land in ``out`` as they finish."""
+    on_done: Callable[[Done, int, int], None] = lambda d, i, n: None,
+) -> dict:
+    """Grade every notebook in ``folder``; results land in ``out`` as they finish.
+    Returns the results document (the content of results.json)."""
     paths = find_submissions(folder)
     out.mkdir(parents=True, exist_ok=True)
     return asyncio.run(_grade_all(paths, out, assignment, options, on_done))
-
-
-def load_results(out: Path) -> dict:
-    return json.loads((out / "results.json").read_text("utf-8"))

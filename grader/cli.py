@@ -1,11 +1,14 @@
 """Command line: argument parsing and console output only.
 
-  grader grade DIR --out OUT [--jobs N]   grade a folder (instructor, LMS batch job)
-  grader check NOTEBOOK                   one notebook, a table and a report (student)
-  grader reference build [ASSIGNMENT]     regenerate reference/<assignment>/reference.json
+  grader grade DIR --out OUT [--jobs N]    grade a folder (instructor, LMS batch job)
+  grader check NOTEBOOK                    one notebook: a table and a report (student)
+  grader export OUT --format F[,F...]      write more formats from OUT/results.json
+  grader gradescope                        Gradescope's run_autograder contract
+  grader reference build [ASSIGNMENT]      regenerate reference/<assignment>/reference.json
 
-Exit codes: grade: 0 when grading happened, whatever the scores; check: 0 when every
-check passes, 1 when some fail; 2 on a usage error or when the grader itself failed.
+Exit codes: grade, export and gradescope: 0 when grading happened, whatever the scores;
+check: 0 when every check passes, 1 when some fail; 2 on a usage error or when the grader
+itself failed.
 """
 
 from __future__ import annotations
@@ -19,10 +22,12 @@ from pathlib import Path
 
 from grader import __version__
 from grader.assignment import AssignmentError, load_assignment
-from grader.result import Result
 from grader.run.executor import Limits
 
 EXIT_OK, EXIT_FAILED_CHECKS, EXIT_USAGE = 0, 1, 2
+DEFAULT_FORMATS = "html,csv"
+GRADESCOPE_SUBMISSION = Path("/autograder/submission")
+GRADESCOPE_RESULTS = Path("/autograder/results/results.json")
 
 
 class Progress:
@@ -33,25 +38,37 @@ class Progress:
         self.tty = stream.isatty()
         self.started = time.monotonic()
 
-    def __call__(self, result: Result, done: int, total: int) -> None:
-        score = f"{result.score:g}/{result.max_score:g}"
+    def __call__(self, done, count: int, total: int) -> None:
+        score = f"{done.score:g}/{done.max_score:g}" + (" (unchanged)" if done.reused else "")
         if self.tty:
             width = 30
-            filled = int(width * done / max(total, 1))
+            filled = int(width * count / max(total, 1))
             elapsed = time.monotonic() - self.started
             self.stream.write(
-                f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} "
-                f"{elapsed:5.0f}s  {result.submission[:40]:<40} {score}"
+                f"\r[{'#' * filled}{'.' * (width - filled)}] {count}/{total} {elapsed:5.0f}s "
+                f" {done.submission[:40]:<40} {score}\x1b[K"
             )
-            if done == total:
+            if count == total:
                 self.stream.write("\n")
         else:
-            self.stream.write(f"[{done}/{total}] {result.submission}: {result.status} {score}\n")
+            self.stream.write(f"[{count}/{total}] {done.submission}: {done.status} {score}\n")
         self.stream.flush()
 
 
 def _limits(args: argparse.Namespace) -> Limits:
     return Limits(cell_timeout_s=args.cell_timeout, notebook_timeout_s=args.notebook_timeout)
+
+
+def _formats(text: str) -> list[str]:
+    from grader.report import EXPORTERS
+
+    formats = [f.strip() for f in text.split(",") if f.strip()]
+    unknown = [f for f in formats if f not in EXPORTERS]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown format {', '.join(unknown)} (known: {', '.join(sorted(EXPORTERS))})"
+        )
+    return formats
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -66,6 +83,9 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
         default="ko",
         help="language of messages and reports (default: ko)",
     )
+
+
+def _add_limits(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--cell-timeout",
         type=float,
@@ -79,6 +99,25 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
         default=600.0,
         metavar="S",
         help="seconds one notebook may run in all (600)",
+    )
+
+
+def _add_export(parser: argparse.ArgumentParser, default: str | None) -> None:
+    parser.add_argument(
+        "--format",
+        type=_formats,
+        default=_formats(default) if default else None,
+        required=default is None,
+        metavar="F[,F...]",
+        help="output formats: html, csv, gradescope, canvas "
+        f"(default: {default or 'none'}); results.json is always written",
+    )
+    parser.add_argument(
+        "--canvas-id-pattern",
+        default=None,
+        metavar="REGEX",
+        help="regular expression with a group 'id' (and optionally 'name') "
+        "taking the Canvas user id from a file name",
     )
 
 
@@ -96,7 +135,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.cpu_count() or 1,
         help="notebooks run at once (default: the number of cores)",
     )
+    grade.add_argument(
+        "--force", action="store_true", help="grade every notebook again, even unchanged ones"
+    )
     _add_common(grade)
+    _add_limits(grade)
+    _add_export(grade, DEFAULT_FORMATS)
 
     check = commands.add_parser("check", help="check one notebook before handing it in")
     check.add_argument("notebook", type=Path)
@@ -104,9 +148,31 @@ def build_parser() -> argparse.ArgumentParser:
         "--out",
         type=Path,
         default=None,
-        help="where the report goes (default: beside the notebook)",
+        help="folder for the report (default: beside the notebook)",
     )
     _add_common(check)
+    _add_limits(check)
+
+    export = commands.add_parser("export", help="write formats from OUT/results.json")
+    export.add_argument("out", type=Path)
+    _add_common(export)
+    _add_export(export, None)
+
+    gradescope = commands.add_parser("gradescope", help="run as Gradescope's run_autograder")
+    gradescope.add_argument(
+        "--submission",
+        type=Path,
+        default=GRADESCOPE_SUBMISSION,
+        help=f"folder holding the notebook ({GRADESCOPE_SUBMISSION})",
+    )
+    gradescope.add_argument(
+        "--results",
+        type=Path,
+        default=GRADESCOPE_RESULTS,
+        help=f"where the results go ({GRADESCOPE_RESULTS})",
+    )
+    _add_common(gradescope)
+    _add_limits(gradescope)
 
     reference = commands.add_parser("reference", help="reference results")
     reference_commands = reference.add_subparsers(dest="reference_command", required=True)
@@ -121,8 +187,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _export_options(args: argparse.Namespace):
+    from grader.report import ExportOptions
+
+    if args.canvas_id_pattern:
+        return ExportOptions(lang=args.lang, canvas_id_pattern=args.canvas_id_pattern)
+    return ExportOptions(lang=args.lang)
+
+
 def cmd_grade(args: argparse.Namespace) -> int:
     from grader.batch import BatchOptions, find_submissions, grade_folder
+    from grader.report import export_all
 
     if not args.folder.is_dir():
         print(f"grader: {args.folder} is not a folder", file=sys.stderr)
@@ -137,18 +212,19 @@ def cmd_grade(args: argparse.Namespace) -> int:
         f"with {args.jobs} job(s)",
         file=sys.stderr,
     )
-    options = BatchOptions(jobs=args.jobs, limits=_limits(args), lang=args.lang)
-    results = grade_folder(args.folder, args.out, assignment, options, Progress())
-    from grader.report import write_class_report
-
-    write_class_report(args.out, assignment, args.lang)
-    statuses = {
-        s: sum(r.status == s for r in results) for s in ("graded", "invalid", "timeout", "error")
+    options = BatchOptions(jobs=args.jobs, limits=_limits(args), lang=args.lang, force=args.force)
+    document = grade_folder(args.folder, args.out, assignment, options, Progress())
+    written = export_all(args.format, document, args.out, assignment, _export_options(args))
+    submissions = document["submissions"]
+    counts = {
+        s: sum(r["status"] == s for r in submissions)
+        for s in ("graded", "invalid", "timeout", "error")
     }
-    print("  ".join(f"{k}: {v}" for k, v in statuses.items()))
+    print("  ".join(f"{k}: {v}" for k, v in counts.items()))
     print(f"results: {args.out / 'results.json'}")
-    print(f"report:  {args.out / 'index.html'}")
-    internal = [r.submission for r in results if r.extras.get("internal_error")]
+    for path in written:
+        print(f"         {path}")
+    internal = [r["submission"] for r in submissions if r["extras"].get("internal_error")]
     if internal:
         print(f"grader: internal errors on {', '.join(internal)}", file=sys.stderr)
         return EXIT_USAGE
@@ -164,6 +240,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     assignment = load_assignment(args.assignment)
     out = args.out or args.notebook.resolve().parent
+    report = out / f"{args.notebook.stem}.report.html"
     with tempfile.TemporaryDirectory(prefix="grader-check-") as facts_dir:
         result = grade_notebook(
             args.notebook,
@@ -172,14 +249,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             lang=args.lang,
             facts_dir=Path(facts_dir),
         )
-        report = write_student_report(
-            result,
-            assignment,
-            out,
-            args.lang,
-            beside=True,
-            facts_path=Path(facts_dir) / "facts.json",
-        )
+        write_student_report(result, assignment, report, args.lang, Path(facts_dir) / "facts.json")
     print(f"{result.submission}: {result.status}, {result.score:g} / {result.max_score:g}")
     for message in result.messages:
         print(f"  {message}")
@@ -191,6 +261,48 @@ def cmd_check(args: argparse.Namespace) -> int:
     print(f"report: {report}")
     passed = result.status == "graded" and all(c.passed for c in result.checks)
     return EXIT_OK if passed else EXIT_FAILED_CHECKS
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from grader.report import export_all
+    from grader.report.exporters import load_document
+
+    if not (args.out / "results.json").is_file():
+        print(f"grader: no results.json in {args.out}", file=sys.stderr)
+        return EXIT_USAGE
+    assignment = load_assignment(args.assignment)
+    for path in export_all(
+        args.format, load_document(args.out), args.out, assignment, _export_options(args)
+    ):
+        print(path)
+    return EXIT_OK
+
+
+def cmd_gradescope(args: argparse.Namespace) -> int:
+    """Grade the one notebook in the submission folder; write Gradescope's results."""
+    from grader.api import grade_notebook
+    from grader.report.exporters import gradescope_result
+    from grader.result import write_json_atomic
+
+    assignment = load_assignment(args.assignment)
+    notebooks = sorted(args.submission.rglob("*.ipynb")) if args.submission.is_dir() else []
+    notebooks = [p for p in notebooks if ".ipynb_checkpoints" not in p.parts]
+    if not notebooks:
+        reason = assignment.message(
+            "status.invalid", args.lang, reason=f"no .ipynb file was submitted ({args.submission})"
+        )
+        write_json_atomic(args.results, {"score": 0.0, "output": reason, "tests": []})
+        print(reason)
+        return EXIT_OK
+    result = grade_notebook(notebooks[0], assignment, limits=_limits(args), lang=args.lang)
+    document = gradescope_result(result.to_json())
+    if len(notebooks) > 1:
+        document["output"] += (
+            f"\n(graded {notebooks[0].name}; {len(notebooks) - 1} other notebook(s) ignored)"
+        )
+    write_json_atomic(args.results, document)
+    print(f"{result.submission}: {result.status}, {result.score:g} / {result.max_score:g}")
+    return EXIT_OK
 
 
 def cmd_reference(args: argparse.Namespace) -> int:
@@ -207,15 +319,23 @@ def cmd_reference(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+COMMANDS = {
+    "grade": cmd_grade,
+    "check": cmd_check,
+    "export": cmd_export,
+    "gradescope": cmd_gradescope,
+    "reference": cmd_reference,
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "grade":
-            return cmd_grade(args)
-        if args.command == "check":
-            return cmd_check(args)
-        return cmd_reference(args)
+        return COMMANDS[args.command](args)
     except AssignmentError as error:
+        print(f"grader: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as error:
         print(f"grader: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -39,6 +39,7 @@ class Result:
     failed_cells: tuple[FailedCell, ...] = ()
     seconds: float = 0.0
     extras: dict = field(default_factory=dict)  # e.g. the loss history, for reports
+    lang: str = "ko"
 
     def to_json(self) -> dict:
         return {
@@ -66,6 +67,8 @@ class Result:
             "figure": self.figure,
             "failed_cells": [c.__dict__ for c in self.failed_cells],
             "seconds": round(self.seconds, 3),
+            "grader_version": __version__,
+            "lang": self.lang,
             "extras": self.extras,
         }
 
@@ -78,18 +81,21 @@ def results_document(assignment: str, results: list[dict]) -> dict:
     }
 
 
-def write_json_atomic(path: Path, document: dict) -> None:
+def write_text_atomic(path: Path, text: str) -> None:
     """Write then rename, so a reader never sees half a file and a crash loses nothing
     that was finished."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(document, stream, ensure_ascii=False, indent=1)
-            stream.write("\n")
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            stream.write(text)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def write_json_atomic(path: Path, document: dict) -> None:
+    write_text_atomic(path, json.dumps(document, ensure_ascii=False, indent=1) + "\n")

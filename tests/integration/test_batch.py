@@ -4,110 +4,15 @@ results."""
 
 from __future__ import annotations
 
-import hashlib
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import nbformat
 import numpy as np
 import pytest
 
-from tests import notebooks as nbs
+from tests.integration.conftest import CELL_TIMEOUT_S, NOT_NOTEBOOKS, SUBMISSIONS
 
 pytestmark = pytest.mark.integration
-
-CELL_TIMEOUT_S = 10
-SUBMISSIONS = {
-    "01_homework.ipynb": nbs.homework(),
-    "02_lecture.ipynb": nbs.lecture_notebook(),
-    "03_scalar.ipynb": nbs.scalar_version(),
-    "04_model_scatter.ipynb": nbs.sequential_model_scatter(),
-    "05_epochs2000.ipynb": nbs.homework(epochs=2000),
-    "06_wrong_features.ipynb": nbs.wrong_features(),
-    "07_not_converged.ipynb": nbs.not_converged(),
-    "08_set_weights_only.ipynb": nbs.set_weights_without_fit(),
-    "09_numpy_only.ipynb": nbs.numpy_only(),
-    "10_fake_net.ipynb": nbs.fake_net(),
-    "11_no_plot.ipynb": nbs.no_plot(),
-    "12_data_without_curve.ipynb": nbs.data_without_curve(),
-    "13_patched.ipynb": nbs.patched_after_fit(),
-    "14_raising_cell.ipynb": nbs.raising_cell(),
-    "15_infinite_loop.ipynb": nbs.infinite_loop(),
-    "16_kernel_exit.ipynb": nbs.kernel_exit(),
-    "숙제_홍길동.ipynb": nbs.homework(),
-}
-WITH_MARKDOWN = {"숙제_홍길동.ipynb"}
-NOT_NOTEBOOKS = {
-    "17_broken.ipynb": b'{"cells": [',
-    "18_empty.ipynb": b"",
-    "19_not_json.ipynb": b"print('hello')\n",
-}
-
-
-def kernel_processes() -> set[int]:
-    found = set()
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            if b"ipykernel_launcher" in cmdline.read_bytes():
-                found.add(int(cmdline.parent.name))
-        except OSError:
-            pass
-    return found
-
-
-def folder_digest(folder: Path) -> dict[str, str]:
-    return {
-        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
-
-
-@pytest.fixture(scope="module")
-def batch(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("submissions")
-    for name, cells in SUBMISSIONS.items():
-        nbs.write_notebook(cells, folder / name, with_markdown=name in WITH_MARKDOWN)
-    nbs.write_v3_notebook(nbs.homework(), folder / "20_v3.ipynb")
-    for name, content in NOT_NOTEBOOKS.items():
-        (folder / name).write_bytes(content)
-    before = folder_digest(folder)
-    kernels_before = kernel_processes()
-    out = tmp_path_factory.mktemp("out")
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "grader",
-            "grade",
-            str(folder),
-            "--out",
-            str(out),
-            "--jobs",
-            "2",
-            "--cell-timeout",
-            str(CELL_TIMEOUT_S),
-            "--lang",
-            "en",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    results = json.loads((out / "results.json").read_text("utf-8"))
-    return {
-        "completed": completed,
-        "out": out,
-        "folder": folder,
-        "before": before,
-        "after": folder_digest(folder),
-        "kernels_before": kernels_before,
-        "kernels_after": kernel_processes(),
-        "by_name": {s["submission"]: s for s in results["submissions"]},
-        "document": results,
-    }
 
 
 def result(batch, name):
@@ -262,4 +167,23 @@ def test_files_that_are_not_notebooks_are_invalid(batch, name, reason):
 def test_cells_are_numbered_as_the_notebook_shows_them(batch):
     # markdown before every code cell: the plot (5th code cell) is the notebook's 10th cell
     messages = result(batch, "숙제_홍길동.ipynb")["messages"]
-    assert any("(cell 10)" in m for m in messages), messages
+    assert any("(셀 10)" in m for m in messages), messages
+
+
+def test_a_second_run_reuses_every_result(batch):
+    again = batch["again"]
+    assert again.returncode == 0
+    assert again.stderr.count("(unchanged)") == len(batch["by_name"])
+    rerun = json.loads((batch["out"] / "results.json").read_text("utf-8"))
+    assert rerun["submissions"] == batch["document"]["submissions"]
+
+
+def test_every_format_is_written(batch):
+    out = batch["out"]
+    assert (out / "grades.csv").is_file() and (out / "canvas.csv").is_file()
+    assert len(list((out / "gradescope").glob("*.json"))) == len(batch["by_name"])
+
+
+def test_messages_are_korean_by_default(batch):
+    r = result(batch, "01_homework.ipynb")
+    assert "숙제 데이터" in r["messages"][0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -50,3 +51,63 @@ def test_notebook_past_its_limit_keeps_the_facts_so_far(tmp_path):
     assert result.beta is not None  # the fit before the loop was recorded
     assert {c.name for c in result.checks if not c.passed} == {"ran"}
     assert "limit of 20 s" in result.messages[0]
+
+
+def test_gradescope_contract(tmp_path):
+    import json
+
+    import jsonschema
+
+    submission = tmp_path / "autograder" / "submission"
+    nbs.write_notebook(nbs.no_plot(), submission / "my homework.ipynb")
+    results = tmp_path / "autograder" / "results" / "results.json"
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grader",
+            "gradescope",
+            "--submission",
+            str(submission),
+            "--results",
+            str(results),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    document = json.loads(results.read_text("utf-8"))
+    schema = json.loads(
+        (Path(__file__).parents[1] / "fixtures" / "gradescope_schema.json").read_text("utf-8")
+    )
+    jsonschema.validate(document, schema)
+    assert document["score"] == 80.0
+    assert {t["name"] for t in document["tests"] if t["status"] == "failed"} == {
+        "plot_data",
+        "plot_curve",
+    }
+
+
+def test_gradescope_without_a_notebook_scores_zero(tmp_path):
+    import json
+
+    results = tmp_path / "results.json"
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grader",
+            "gradescope",
+            "--submission",
+            str(tmp_path / "none"),
+            "--results",
+            str(results),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert completed.returncode == 0
+    document = json.loads(results.read_text("utf-8"))
+    assert document["score"] == 0.0 and "no .ipynb" in document["output"]

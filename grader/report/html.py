@@ -1,0 +1,149 @@
+"""HTML pages with jinja2: one self-contained page per student (inline CSS and images,
+nothing fetched, opens from disk) and the class's index page."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from grader.assignment import Assignment
+from grader.reference import reference_for
+from grader.report import figures
+from grader.result import Result
+
+_ENV = Environment(
+    loader=PackageLoader("grader.report", "templates"),
+    autoescape=select_autoescape(["html", "j2"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+TEXT = {
+    "ko": {
+        "score": "점수",
+        "checks": "채점 항목",
+        "status": "상태",
+        "beta": "β",
+        "yours": "제출한 β",
+        "ols": "OLS",
+        "keras_range": "정해진 학습(30 epochs)의 범위",
+        "your_figure": "제출한 그림",
+        "grader_figure": "채점기가 그린 그림",
+        "loss": "학습 손실",
+        "errors": "오류가 난 셀",
+        "no_figure": "그림이 없습니다.",
+        "messages": "채점 메모",
+        "class": "반 전체",
+        "submissions": "제출",
+        "submission": "제출 파일",
+        "score_distribution": "점수 분포",
+        "report": "보고서",
+        "cell": "셀",
+        "failures": "자주 틀린 항목",
+        "class_beta": "반 전체의 β",
+        "diagnosis": "진단",
+        "count": "수",
+    },
+    "en": {
+        "score": "Score",
+        "checks": "Checks",
+        "status": "Status",
+        "beta": "β",
+        "yours": "Your β",
+        "ols": "OLS",
+        "keras_range": "Range of the prescribed training",
+        "your_figure": "Your figure",
+        "grader_figure": "The grader's figure",
+        "loss": "Training loss",
+        "errors": "Cells that raised",
+        "no_figure": "No figure.",
+        "messages": "Notes",
+        "class": "Class",
+        "submissions": "submissions",
+        "submission": "Submission",
+        "score_distribution": "Score distribution",
+        "report": "Report",
+        "cell": "cell",
+        "failures": "Most frequent failures",
+        "class_beta": "The class's β",
+        "diagnosis": "Diagnosis",
+        "count": "Count",
+    },
+}
+
+
+def student_figure(facts_path: Path | None, figure: int | None) -> str | None:
+    """The PNG of the graded figure, as the student's notebook rendered it."""
+    if figure is None or facts_path is None or not facts_path.is_file():
+        return None
+    records = json.loads(facts_path.read_text("utf-8"))["records"]
+    pngs = [
+        r["payload"].get("png_base64")
+        for r in records
+        if r["kind"] == "figure" and r["payload"].get("figure") == figure
+    ]
+    return pngs[-1] if pngs and pngs[-1] else None
+
+
+def render_student_report(
+    result: Result, assignment: Assignment, lang: str, figure_png: str | None
+) -> str:
+    reference = reference_for(assignment)
+    corners = reference.reachable.corners()
+    ranges = [
+        (float(corners[:, j].min()), float(corners[:, j].max())) for j in range(corners.shape[1])
+    ]
+    graded = result.status != "invalid"
+    return _ENV.get_template("student.html.j2").render(
+        result=result,
+        assignment=assignment,
+        lang=lang,
+        text=TEXT[lang],
+        title=assignment.title.get(lang, assignment.name),
+        beta_rows=[
+            {
+                "name": name,
+                "yours": None if result.beta is None else result.beta[j],
+                "ols": float(reference.beta_ols[j]),
+                "range": ranges[j],
+            }
+            for j, name in enumerate(assignment.beta_names)
+        ],
+        student_png=figure_png,
+        grader_png=figures.fit_figure(result.beta, assignment) if graded else None,
+        loss_png=figures.loss_figure(result.extras.get("loss_history", [])),
+    )
+
+
+def write_student_report(
+    result: Result, assignment: Assignment, path: Path, lang: str, facts_path: Path | None = None
+) -> Path:
+    page = render_student_report(
+        result, assignment, lang, student_figure(facts_path, result.figure)
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(page, "utf-8")
+    return path
+
+
+def render_class_report(document: dict, assignment: Assignment, lang: str) -> str:
+    submissions = document["submissions"]
+    failures: dict[str, int] = {}
+    for submission in submissions:
+        for check in submission["checks"]:
+            if not check["passed"] and check.get("diagnosis"):
+                failures[check["diagnosis"]] = failures.get(check["diagnosis"], 0) + 1
+    return _ENV.get_template("index.html.j2").render(
+        assignment=assignment,
+        lang=lang,
+        text=TEXT[lang],
+        submissions=submissions,
+        title=assignment.title.get(lang, assignment.name),
+        check_names=list(assignment.check_points),
+        beta_names=list(assignment.beta_names),
+        histogram=figures.histogram([s["score"] for s in submissions], assignment.max_score),
+        class_beta=figures.class_beta_figure([s["beta"] for s in submissions], assignment),
+        failures=sorted(failures.items(), key=lambda kv: (-kv[1], kv[0])),
+    )
