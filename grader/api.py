@@ -7,6 +7,7 @@ result = grade_notebook("hw.ipynb", assignment="exp_decay")
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import shutil
 import tempfile
@@ -21,7 +22,14 @@ from grader.judge import Case, RunSummary, judge, total_score
 from grader.notebook import InvalidNotebook, load_notebook
 from grader.reference import reference_for
 from grader.result import FailedCell, Result
-from grader.run.executor import Execution, Limits, copy_into, execute_notebook_async
+from grader.run.executor import (
+    MAX_OUTPUT_BYTES_PER_CELL,
+    Execution,
+    Limits,
+    copy_into,
+    execute_notebook_async,
+)
+from grader.run.sandbox import scratch_root
 
 STATUS_OF_RUN = {"completed": "graded", "timeout": "timeout", "dead": "error", "failed": "error"}
 
@@ -63,6 +71,15 @@ def judge_facts(
     case = Case(facts, run, assignment, reference_for(assignment))
     checks = judge(case, lang)
     messages = []
+    if run.truncated_cells:
+        messages.append(
+            assignment.message(
+                "output.truncated",
+                lang,
+                cells=", ".join(map(str, run.truncated_cells)),
+                limit=MAX_OUTPUT_BYTES_PER_CELL,
+            )
+        )
     if status == "timeout":
         messages.append(
             assignment.message("status.timeout", lang, limit=f"{run.notebook_timeout_s:g}")
@@ -134,6 +151,8 @@ def _run_summary(execution: Execution, limits: Limits) -> tuple[RunSummary, tupl
         tuple((f.cell, f.ename, f.evalue) for f in failed),
         limits.notebook_timeout_s,
         tuple(c.index + 1 for c in execution.cells),
+        limits.sandbox.memory_bytes,
+        tuple(c.index + 1 for c in execution.cells if c.truncated),
     )
     return summary, failed
 
@@ -156,9 +175,16 @@ async def grade_notebook_async(
         loaded = load_notebook(path)
     except InvalidNotebook as exc:
         return invalid_result(path, assignment, str(exc), lang, sha256)
-    workdir = Path(tempfile.mkdtemp(prefix="grader-"))
+    policy = limits.sandbox
+    limits = dataclasses.replace(
+        limits,
+        sandbox=dataclasses.replace(
+            policy, hidden_folders=(*policy.hidden_folders, path.resolve().parent)
+        ),
+    )
+    workdir = Path(tempfile.mkdtemp(prefix="sub-", dir=scratch_root()))
     try:
-        copy_into(path, workdir / "cwd")
+        copy_into(path, workdir / "box" / "cwd")
         execution = await execute_notebook_async(loaded.nb, workdir, limits)
         facts = read_journal(execution.journal_path, execution.secret)
         if facts_dir is not None:

@@ -55,8 +55,18 @@ class Progress:
         self.stream.flush()
 
 
-def _limits(args: argparse.Namespace) -> Limits:
-    return Limits(cell_timeout_s=args.cell_timeout, notebook_timeout_s=args.notebook_timeout)
+def _limits(args: argparse.Namespace, hidden: tuple[Path, ...] = ()) -> Limits:
+    from grader.run.sandbox import SandboxPolicy, isolation_summary
+
+    policy = SandboxPolicy(
+        memory_bytes=int(args.memory_limit * 1024**3),
+        allow_network=args.allow_network,
+        hidden_folders=tuple(p.resolve() for p in hidden),
+    )
+    print(isolation_summary(policy), file=sys.stderr)
+    return Limits(
+        cell_timeout_s=args.cell_timeout, notebook_timeout_s=args.notebook_timeout, sandbox=policy
+    )
 
 
 def _formats(text: str) -> list[str]:
@@ -99,6 +109,18 @@ def _add_limits(parser: argparse.ArgumentParser) -> None:
         default=600.0,
         metavar="S",
         help="seconds one notebook may run in all (600)",
+    )
+    parser.add_argument(
+        "--memory-limit",
+        type=float,
+        default=4.0,
+        metavar="GIB",
+        help="address space a kernel may use, in GiB; 0 for none (4)",
+    )
+    parser.add_argument(
+        "--allow-network",
+        action="store_true",
+        help="let student code reach the network (off by default)",
     )
 
 
@@ -212,7 +234,9 @@ def cmd_grade(args: argparse.Namespace) -> int:
         f"with {args.jobs} job(s)",
         file=sys.stderr,
     )
-    options = BatchOptions(jobs=args.jobs, limits=_limits(args), lang=args.lang, force=args.force)
+    args.out.mkdir(parents=True, exist_ok=True)
+    limits = _limits(args, hidden=(args.out,))
+    options = BatchOptions(jobs=args.jobs, limits=limits, lang=args.lang, force=args.force)
     document = grade_folder(args.folder, args.out, assignment, options, Progress())
     written = export_all(args.format, document, args.out, assignment, _export_options(args))
     submissions = document["submissions"]

@@ -321,3 +321,97 @@ def write_examples(folder: Path) -> None:
 
 if __name__ == "__main__":
     write_examples(Path(sys.argv[1]))
+
+
+# -- hostile submissions (the sandbox's tests) -------------------------------------------
+def report(label: str, attempt: str) -> str:
+    """A cell that tries something and prints LABEL: OK or LABEL: BLOCKED <why>."""
+    body = "\n".join("    " + line for line in attempt.splitlines())
+    return f"""try:
+{body}
+    print("{label}: OK")
+except Exception as error:
+    print("{label}: BLOCKED", type(error).__name__, error)"""
+
+
+def memory_hog() -> list[str]:
+    """The homework, then a cell asking for 6 GiB."""
+    cells = homework()
+    cells.insert(5, "hog = bytearray(6 * 1024**3)")
+    return cells
+
+
+def network_probe(port: int) -> list[str]:
+    """The homework, then tries to reach a listener on this machine and a public address."""
+    return homework() + [
+        report(
+            "LOOPBACK",
+            f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=3).close()",
+        ),
+        report(
+            "PUBLIC", "import socket\nsocket.create_connection(('1.1.1.1', 80), timeout=3).close()"
+        ),
+    ]
+
+
+def files_probe(submissions: str, out: str, mark: str) -> list[str]:
+    """The homework, then looks around the file system and tries to write where it
+    must not."""
+    return homework() + [
+        f"open('mark_{mark}.txt', 'w').write('{mark}')\nimport os\n"
+        "print('CWD:', sorted(os.listdir('.')))\nprint('UP:', sorted(os.listdir('../..')))",
+        report(
+            "READ_SUBMISSIONS", f"open(os.path.join({submissions!r}, '01_homework.ipynb')).read()"
+        ),
+        report(
+            "WRITE_SUBMISSIONS", f"open(os.path.join({submissions!r}, 'evil.txt'), 'w').write('x')"
+        ),
+        report("WRITE_OUT", f"open(os.path.join({out!r}, 'results.json'), 'w').write('{{}}')"),
+    ]
+
+
+def big_output() -> list[str]:
+    cells = homework()
+    cells.insert(5, "print('x' * 20_000_000)")
+    return cells
+
+
+def tampering() -> list[str]:
+    """No Keras training at all, but every trick to look graded: fake JSON on stdout,
+    patched comparisons, forged journal lines on every open descriptor, a fake net."""
+    return [
+        "import numpy as np\nimport matplotlib.pyplot as plt\nimport json, math, os",
+        DATA,
+        """print(json.dumps({"score": 100, "max_score": 100, "status": "graded",
+                  "checks": [{"name": "beta", "passed": True}]}))
+np.allclose = lambda *a, **k: True
+math.isclose = lambda *a, **k: True""",
+        """forged = {"secret": "0" * 32, "seq": 1, "kind": "end", "cell": 1,
+          "payload": {"net_is_model": True, "net_type": "Sequential", "net_model": 1}}
+for fd in range(3, 64):
+    try:
+        os.write(fd, (json.dumps(forged) + "\\n").encode())
+    except OSError:
+        pass
+open("../facts.jsonl", "a").write(json.dumps(forged) + "\\n") if os.access("..", os.W_OK) \\
+    else None""",
+        """class net:
+    weights = [np.array([[2.46307644], [3.99681332]])]""",
+        "plt.plot(x,y,'o')\nplt.plot(x,(X@net.weights[0]).reshape(-1),'--')",
+    ]
+
+
+def overriding_keras() -> list[str]:
+    """Trains badly, then overrides get_weights and registers a hook that sets the
+    weights to OLS before the grader's last cell."""
+    cells = not_converged()
+    cells.insert(
+        3,
+        """ols = np.linalg.lstsq(X, y, rcond=None)[0].astype('float32')
+tf.keras.Model.get_weights = lambda self: [ols]
+def _patch(*args):
+    net.set_weights([ols])
+get_ipython().events.register('pre_run_cell', _patch)
+get_ipython().events.register('post_run_cell', _patch)""",
+    )
+    return cells

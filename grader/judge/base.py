@@ -30,6 +30,8 @@ class RunSummary:
     # The notebook's cell number (1-based, all cells) of each executed code cell, in the
     # order the probe counts them; empty when unknown (saved facts).
     cell_numbers: tuple[int, ...] = ()
+    memory_limit_bytes: int = 0
+    truncated_cells: tuple[int, ...] = ()  # cell numbers whose output was cut
 
     def cell_number(self, ordinal: int) -> int:
         """The notebook's cell number of the probe's ``ordinal``-th executed cell."""

@@ -11,6 +11,13 @@ def check_ran(case: Case) -> Outcome:
         return Outcome(False, "ran.dead", {"reason": run.reason or "?"}, "kernel_died")
     if run.status != "completed":
         return Outcome(False, "ran.failed", {"reason": run.reason or "?"}, "not_run")
+    memory = [str(n) for n, ename, _ in run.failed_cells if ename == "MemoryError"]
+    if memory and run.memory_limit_bytes:
+        return Outcome(
+            True,
+            "ran.memory",
+            {"cells": ", ".join(memory), "limit": f"{run.memory_limit_bytes / 1024**3:g}"},
+        )
     if run.failed_cells:
         cells = "; ".join(f"[{n}] {ename}: {evalue[:80]}" for n, ename, evalue in run.failed_cells)
         return Outcome(True, "ran.ok_with_errors", {"count": len(run.failed_cells), "cells": cells})

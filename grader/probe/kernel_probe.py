@@ -103,8 +103,8 @@ def _probe_note(text):
 
 
 class Probe:
-    def __init__(self, journal_path, secret, shell):
-        self._fd = os.open(journal_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    def __init__(self, journal_fd, secret, shell):
+        self._fd = journal_fd
         self._secret = secret
         self._shell = shell
         self._seq = 0
@@ -529,8 +529,9 @@ def _figure_snapshot(figure):
     return {"axes": axes_facts}
 
 
-def install(journal_path, secret):
-    """Start recording; called by the grader's first injected cell."""
+def install(journal_fd, secret):
+    """Start recording to the journal the grader opened for this kernel (an inherited
+    file descriptor: no file of the grader's is visible to the student's code)."""
     global _probe
     try:
         from IPython import get_ipython
@@ -538,7 +539,7 @@ def install(journal_path, secret):
         shell = get_ipython()
     except Exception:
         shell = None
-    _probe = Probe(journal_path, secret, shell)
+    _probe = Probe(journal_fd, secret, shell)
     _probe.install()
     return _probe
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
+import json
+import os
 import re
 import secrets
 import shutil
@@ -14,13 +17,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+import zmq
+from jupyter_core.utils import ensure_async
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from grader.probe import PROBE_PATH
 from grader.run.kernel import OwnInterpreterKernelManager, kernel_environment, kill_process_group
+from grader.run.sandbox import SandboxPolicy, sandboxed_argv
 
 FINISH_TIMEOUT_S = 30
+RESPONSE_TIMEOUT_S = 10
+MAX_OUTPUT_BYTES_PER_CELL = 1024 * 1024
+TRUNCATION_NOTE = "\n[output truncated by the grader: this cell printed more than {limit} bytes]\n"
 STARTUP_TIMEOUT_S = 60
 TIMEOUT_ENAME = "CellTimeoutError"
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -30,6 +39,7 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 class Limits:
     cell_timeout_s: float = 120.0
     notebook_timeout_s: float = 600.0
+    sandbox: SandboxPolicy = SandboxPolicy()
 
 
 @dataclass(frozen=True)
@@ -42,6 +52,7 @@ class CellRun:
     ename: str | None = None
     evalue: str | None = None
     error_line: str | None = None  # the student's line that raised, when known
+    truncated: bool = False  # its output was cut at MAX_OUTPUT_BYTES_PER_CELL
 
 
 @dataclass(frozen=True)
@@ -57,7 +68,7 @@ class Execution:
     executed: nbformat.NotebookNode | None = None  # the student's cells with their outputs
 
 
-def _probe_install_source(journal_path: Path, secret: str) -> str:
+def _probe_install_source(journal_fd: int, secret: str) -> str:
     return "\n".join(
         [
             "import importlib.util as _grader_util, sys as _grader_sys",
@@ -66,7 +77,7 @@ def _probe_install_source(journal_path: Path, secret: str) -> str:
             "_grader_probe = _grader_util.module_from_spec(_grader_spec)",
             "_grader_spec.loader.exec_module(_grader_probe)",
             "_grader_sys.modules['_grader_probe'] = _grader_probe",
-            f"_grader_probe.install({str(journal_path)!r}, {secret!r})",
+            f"_grader_probe.install({journal_fd}, {secret!r})",
             "del _grader_util, _grader_sys, _grader_spec, _grader_probe",
         ]
     )
@@ -105,14 +116,53 @@ def _cell_run(index: int, cell, reply: dict | None, timed_out: bool) -> CellRun:
     return CellRun(index, "ok", head)
 
 
+class KernelUnresponsive(Exception):
+    """The kernel is alive but no longer answers; ``str(exc)`` says after which cell."""
+
+
+class CappedNotebookClient(NotebookClient):
+    """A NotebookClient that keeps at most MAX_OUTPUT_BYTES_PER_CELL of each cell's
+    output: a cell printing megabytes is cut, with a note, and never held whole."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.output_bytes: dict[int, int] = {}
+        self.truncated_cells: set[int] = set()
+
+    def output(self, outs, msg, display_id, cell_index):
+        content = msg.get("content", {})
+        size = len(content.get("text", "")) + sum(
+            len(v) if isinstance(v, str) else len(json.dumps(v))
+            for v in (content.get("data") or {}).values()
+        )
+        used = self.output_bytes.get(cell_index, 0) + size
+        self.output_bytes[cell_index] = used
+        if used <= MAX_OUTPUT_BYTES_PER_CELL:
+            return super().output(outs, msg, display_id, cell_index)
+        if cell_index not in self.truncated_cells:
+            self.truncated_cells.add(cell_index)
+            outs.append(
+                nbformat.v4.new_output(
+                    "stream",
+                    name="stderr",
+                    text=TRUNCATION_NOTE.format(limit=MAX_OUTPUT_BYTES_PER_CELL),
+                )
+            )
+        return None
+
+
 class _Run:
     """The state of one notebook's execution."""
 
     def __init__(self, nb: nbformat.NotebookNode, workdir: Path, limits: Limits):
         self.limits = limits
         self.secret = secrets.token_hex(16)
+        # workdir holds what only the grader sees (journal, kernel log); workdir/box is
+        # all the kernel sees of this submission: its working folder and its sockets.
+        self.workdir = workdir
         self.journal_path = workdir / "facts.jsonl"
-        self.cwd = workdir / "cwd"
+        self.box = workdir / "box"
+        self.cwd = self.box / "cwd"
         self.cwd.mkdir(parents=True, exist_ok=True)
         self.student_nb = nb
         self.code_cells = [
@@ -124,6 +174,20 @@ class _Run:
         self.current_cell_timeout: float | None = None
         self.process = None
 
+    def _kernel_manager(self) -> OwnInterpreterKernelManager:
+        """A kernel manager talking over unix sockets in the box (no TCP: the kernel may
+        have no network at all), whose command starts the kernel in its sandbox."""
+        manager = OwnInterpreterKernelManager(
+            kernel_name="python3",
+            transport="ipc",
+            ip=str(self.box / "ipc"),
+            connection_file=str(self.box / "connection.json"),
+        )
+        manager.wrap_argv = lambda argv: sandboxed_argv(
+            argv, self.limits.sandbox, self.box, self.workdir.parent, self.cwd
+        )
+        return manager
+
     def _timeout_for(self, cell) -> int:
         return max(1, int(self.current_cell_timeout or 1))
 
@@ -134,12 +198,11 @@ class _Run:
         started = time.monotonic()
         self.deadline = started + self.limits.notebook_timeout_s
         run_nb = nbformat.v4.new_notebook(metadata=copy.deepcopy(self.student_nb.metadata))
-        run_nb.cells = [
-            nbformat.v4.new_code_cell(_probe_install_source(self.journal_path, self.secret))
-        ]
+        journal_fd = os.open(self.journal_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        run_nb.cells = [nbformat.v4.new_code_cell(_probe_install_source(journal_fd, self.secret))]
         run_nb.cells += [nbformat.v4.new_code_cell(c.source) for _, c in self.code_cells]
         run_nb.cells.append(nbformat.v4.new_code_cell(FINISH_SOURCE))
-        client = NotebookClient(
+        client = CappedNotebookClient(
             run_nb,
             kernel_name="python3",
             kernel_manager_class=OwnInterpreterKernelManager,
@@ -152,17 +215,34 @@ class _Run:
             record_timing=False,
             on_cell_executed=self._on_cell_executed,
         )
+        client.km = self._kernel_manager()
         status, reason, pid = "completed", None, None
-        kernel_log = (self.journal_path.parent / "kernel.log").open("ab")
+        kernel_log = (self.workdir / "kernel.log").open("ab")
         try:
-            async with client.async_setup_kernel(
-                cwd=str(self.cwd), env=kernel_environment(), stdout=kernel_log, stderr=kernel_log
-            ):
-                self.process = getattr(getattr(client.km, "provisioner", None), "process", None)
-                pid = getattr(self.process, "pid", None)
+            # pass_fds: only this kernel inherits its journal's descriptor
+            await client.async_start_new_kernel(
+                cwd=str(self.cwd),
+                env=kernel_environment(),
+                stdout=kernel_log,
+                stderr=kernel_log,
+                pass_fds=(journal_fd,),
+            )
+            self.process = getattr(getattr(client.km, "provisioner", None), "process", None)
+            pid = getattr(self.process, "pid", None)
+            # No heartbeat channel: aliveness comes from the process itself, and a heartbeat
+            # thread whose socket the student's code broke would hang the cleanup.
+            client.kc = client.km.client()
+            await ensure_async(client.kc.start_channels(hb=False))
+            await client.kc.wait_for_ready(timeout=STARTUP_TIMEOUT_S)
+            client.kc.allow_stdin = False
+            async with client.async_setup_kernel():
                 status, reason = await self._execute_all(client)
         except DeadKernelError:
             status, reason = "dead", self._death_reason()
+        except KernelUnresponsive as exc:
+            status, reason = "dead", str(exc)
+        except zmq.Again:
+            status, reason = "dead", "the kernel stopped taking requests"
         except CellTimeoutError as exc:
             status, reason = "timeout", f"the kernel stopped answering: {exc}"
         except (RuntimeError, TimeoutError, OSError) as exc:
@@ -171,8 +251,14 @@ class _Run:
         finally:
             kill_process_group(pid)
             kernel_log.close()
+            os.close(journal_fd)
         cells = tuple(
-            _cell_run(index, cell, self.replies.get(position + 1), (position + 1) in self.timed_out)
+            dataclasses.replace(
+                _cell_run(
+                    index, cell, self.replies.get(position + 1), (position + 1) in self.timed_out
+                ),
+                truncated=(position + 1) in client.truncated_cells,
+            )
             for position, (index, cell) in enumerate(self.code_cells)
         )
         executed = copy.deepcopy(self.student_nb)
@@ -189,6 +275,15 @@ class _Run:
         )
 
     async def _execute_all(self, client: NotebookClient) -> tuple[str, str | None]:
+        # A send to a kernel whose sockets the student's code broke would block the whole
+        # event loop (and with it the batch): give every send a deadline instead.
+        for channel in (
+            client.kc.shell_channel,
+            client.kc.control_channel,
+            client.kc.stdin_channel,
+        ):
+            if channel.socket is not None:
+                channel.socket.setsockopt(zmq.SNDTIMEO, int(RESPONSE_TIMEOUT_S * 1000))
         self.current_cell_timeout = STARTUP_TIMEOUT_S
         await client.async_execute_cell(client.nb.cells[0], 0, store_history=False)
         status, reason = "completed", None
@@ -204,6 +299,11 @@ class _Run:
             reply = self.replies.get(position, {})
             if reply.get("ename") == TIMEOUT_ENAME:
                 self.timed_out.add(position)
+                if not await self._responsive(client):
+                    raise KernelUnresponsive(
+                        f"the kernel stopped answering after cell "
+                        f"{self.code_cells[position - 1][0] + 1} was interrupted"
+                    )
                 if time.monotonic() - cell_started < self.limits.cell_timeout_s - 0.5:
                     status = "timeout"  # cut by the notebook's limit, not the cell's
                     break
@@ -215,6 +315,27 @@ class _Run:
         self.current_cell_timeout = FINISH_TIMEOUT_S
         await client.async_execute_cell(client.nb.cells[last], last, store_history=False)
         return status, reason
+
+    async def _responsive(self, client: NotebookClient) -> bool:
+        """After an interrupt, a sane kernel answers a kernel_info request at once; one
+        that does not (student code broke its sockets, or ignores interrupts) is hung."""
+        try:
+            await client.kc.kernel_info(reply=True, timeout=RESPONSE_TIMEOUT_S)
+            return True
+        except (TimeoutError, RuntimeError, OSError, zmq.ZMQError):
+            return False
+
+    def _ran_out_of_memory(self) -> bool:
+        log = self.workdir / "kernel.log"
+        if not self.limits.sandbox.memory_bytes or not log.is_file():
+            return False
+        with log.open("rb") as stream:
+            stream.seek(max(0, log.stat().st_size - 8192))
+            tail = stream.read()
+        return any(
+            s in tail
+            for s in (b"bad_alloc", b"MemoryError", b"Cannot allocate memory", b"out of memory")
+        )
 
     def _death_reason(self) -> str:
         where = ""
@@ -229,7 +350,10 @@ class _Run:
             except Exception:
                 code = self.process.poll()
         how = ""
-        if code is not None and code < 0:
+        if self._ran_out_of_memory():
+            limit = self.limits.sandbox.memory_bytes / 1024**3
+            how = f"; it ran out of its memory limit of {limit:g} GiB"
+        elif code is not None and code < 0:
             how = f" (killed by {signal.Signals(-code).name})"
         elif code is not None:
             how = f" (exit code {code})"

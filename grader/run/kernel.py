@@ -28,14 +28,23 @@ def kernel_environment() -> dict[str, str]:
     return env
 
 
+KERNEL_ARGV = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+
+
 class OwnInterpreterKernelManager(AsyncKernelManager):
-    """Starts ipykernel on ``sys.executable``, ignoring the notebook's kernelspec."""
+    """Starts ipykernel on ``sys.executable``, ignoring the notebook's kernelspec;
+    ``wrap_argv`` (set before the start) puts the command inside a sandbox."""
+
+    wrap_argv = None
 
     @property
     def kernel_spec(self) -> KernelSpec:
         if self._kernel_spec is None:
+            argv = list(KERNEL_ARGV)
+            if self.wrap_argv is not None:
+                argv = self.wrap_argv(argv)
             self._kernel_spec = KernelSpec(
-                argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                argv=argv,
                 display_name="Python 3 (grader)",
                 language="python",
                 metadata={"debugger": False},

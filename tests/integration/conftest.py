@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -33,7 +35,14 @@ SUBMISSIONS = {
     "15_infinite_loop.ipynb": nbs.infinite_loop(),
     "16_kernel_exit.ipynb": nbs.kernel_exit(),
     "숙제_홍길동.ipynb": nbs.homework(),
+    # hostile submissions, graded in the same batch as the others
+    "30_memory_hog.ipynb": nbs.memory_hog(),
+    "33_big_output.ipynb": nbs.big_output(),
+    "34_tampering.ipynb": nbs.tampering(),
+    "35_overriding_keras.ipynb": nbs.overriding_keras(),
 }
+# made at run time: they name this run's listener port and folders
+HOSTILE = ("31_network.ipynb", "32_files_a.ipynb", "32_files_b.ipynb")
 WITH_MARKDOWN = {"숙제_홍길동.ipynb"}
 NOT_NOTEBOOKS = {
     "17_broken.ipynb": b'{"cells": [',
@@ -61,9 +70,43 @@ def folder_digest(folder: Path) -> dict[str, str]:
     }
 
 
+class Listener:
+    """A TCP listener on 127.0.0.1 that counts the connections it accepts."""
+
+    def __init__(self):
+        self.socket = socket.create_server(("127.0.0.1", 0))
+        self.socket.settimeout(0.2)
+        self.port = self.socket.getsockname()[1]
+        self.accepted = 0
+        self.running = True
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while self.running:
+            try:
+                connection, _ = self.socket.accept()
+            except OSError:
+                continue
+            self.accepted += 1
+            connection.close()
+
+    def close(self):
+        self.running = False
+        self.thread.join()
+        self.socket.close()
+
+
 @pytest.fixture(scope="session")
 def batch(tmp_path_factory):
     folder = tmp_path_factory.mktemp("submissions")
+    out = tmp_path_factory.mktemp("out")
+    listener = Listener()
+    nbs.write_notebook(nbs.network_probe(listener.port), folder / "31_network.ipynb")
+    for mark in ("a", "b"):
+        nbs.write_notebook(
+            nbs.files_probe(str(folder), str(out), mark), folder / f"32_files_{mark}.ipynb"
+        )
     for name, cells in SUBMISSIONS.items():
         nbs.write_notebook(cells, folder / name, with_markdown=name in WITH_MARKDOWN)
     nbs.write_v3_notebook(nbs.homework(), folder / "20_v3.ipynb")
@@ -71,7 +114,6 @@ def batch(tmp_path_factory):
         (folder / name).write_bytes(content)
     before = folder_digest(folder)
     kernels_before = kernel_processes()
-    out = tmp_path_factory.mktemp("out")
     command = [
         sys.executable,
         "-m",
@@ -90,6 +132,7 @@ def batch(tmp_path_factory):
     completed = subprocess.run(command, capture_output=True, text=True, timeout=900)
     results = json.loads((out / "results.json").read_text("utf-8"))
     again = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    listener.close()
     return {
         "completed": completed,
         "again": again,
@@ -99,6 +142,7 @@ def batch(tmp_path_factory):
         "after": folder_digest(folder),
         "kernels_before": kernels_before,
         "kernels_after": kernel_processes(),
+        "connections": listener.accepted,
         "by_name": {s["submission"]: s for s in results["submissions"]},
         "document": results,
     }
