@@ -21,6 +21,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from grader.assignment import Assignment
 from grader.report.html import write_student_report
 from grader.result import Result, results_document, write_json_atomic
 from grader.run.executor import Limits
+from grader.run.pool import PoolUnavailable, warm_pool
 
 SUBMISSION_SUFFIXES = (".ipynb",)
 
@@ -40,6 +42,7 @@ class BatchOptions:
     limits: Limits = Limits()
     lang: str = "ko"
     force: bool = False
+    pool: bool = True  # fork kernels from a warm parent (plain kernels otherwise)
 
 
 @dataclass(frozen=True)
@@ -197,4 +200,24 @@ def grade_folder(
     Returns the results document (the content of results.json)."""
     paths = find_submissions(folder)
     out.mkdir(parents=True, exist_ok=True)
-    return asyncio.run(_grade_all(paths, out, assignment, options, on_done))
+    with _kernel_source(options.pool and len(paths) > 1):
+        return asyncio.run(_grade_all(paths, out, assignment, options, on_done))
+
+
+@contextmanager
+def _kernel_source(pooled: bool):
+    """The warm pool when asked for and it starts; plain kernels otherwise."""
+    if not pooled:
+        yield
+        return
+    try:
+        pool = warm_pool()
+        pool.__enter__()
+    except PoolUnavailable as error:
+        print(f"warning: {error}; using plain kernels", file=sys.stderr)
+        yield
+        return
+    try:
+        yield
+    finally:
+        pool.__exit__(None, None, None)

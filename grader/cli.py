@@ -160,6 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument(
         "--force", action="store_true", help="grade every notebook again, even unchanged ones"
     )
+    grade.add_argument(
+        "--no-pool",
+        action="store_true",
+        help="start a plain kernel per notebook instead of forking warm ones",
+    )
     _add_common(grade)
     _add_limits(grade)
     _add_export(grade, DEFAULT_FORMATS)
@@ -236,7 +241,9 @@ def cmd_grade(args: argparse.Namespace) -> int:
     )
     args.out.mkdir(parents=True, exist_ok=True)
     limits = _limits(args, hidden=(args.out,))
-    options = BatchOptions(jobs=args.jobs, limits=limits, lang=args.lang, force=args.force)
+    options = BatchOptions(
+        jobs=args.jobs, limits=limits, lang=args.lang, force=args.force, pool=not args.no_pool
+    )
     document = grade_folder(args.folder, args.out, assignment, options, Progress())
     written = export_all(args.format, document, args.out, assignment, _export_options(args))
     submissions = document["submissions"]

@@ -415,3 +415,26 @@ get_ipython().events.register('pre_run_cell', _patch)
 get_ipython().events.register('post_run_cell', _patch)""",
     )
     return cells
+
+
+def global_state_polluter() -> list[str]:
+    """Changes process-wide state a later submission would inherit from a shared kernel."""
+    return homework() + [
+        """import matplotlib
+matplotlib.rcParams['lines.linewidth'] = 9
+np.random.seed(0)
+tf.keras.backend.set_floatx('float64')
+import sys
+sys.modules['numpy'].POLLUTED = True"""
+    ]
+
+
+def global_state_detector() -> list[str]:
+    """Prints the process-wide state a previous submission might have changed."""
+    return homework() + [
+        """import matplotlib
+print("STATE", matplotlib.rcParams['lines.linewidth'], tf.keras.backend.floatx(),
+      hasattr(np, 'POLLUTED'))
+import os
+print("PARENT", open(f"/proc/{os.getppid()}/cmdline", "rb").read().replace(b"\\0", b" "))"""
+    ]

@@ -24,7 +24,8 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from grader.probe import PROBE_PATH
 from grader.run.kernel import OwnInterpreterKernelManager, kernel_environment, kill_process_group
-from grader.run.sandbox import SandboxPolicy, sandboxed_argv
+from grader.run.pool import pool_active
+from grader.run.sandbox import SandboxPolicy, plan, sandboxed_argv
 
 FINISH_TIMEOUT_S = 30
 RESPONSE_TIMEOUT_S = 10
@@ -77,7 +78,8 @@ def _probe_install_source(journal_fd: int, secret: str) -> str:
             "_grader_probe = _grader_util.module_from_spec(_grader_spec)",
             "_grader_spec.loader.exec_module(_grader_probe)",
             "_grader_sys.modules['_grader_probe'] = _grader_probe",
-            f"_grader_probe.install({journal_fd}, {secret!r})",
+            f"_grader_probe.install(int(__import__('os').environ.pop('GRADER_JOURNAL_FD', "
+            f"{journal_fd})), {secret!r})",
             "del _grader_util, _grader_sys, _grader_spec, _grader_probe",
         ]
     )
@@ -183,9 +185,15 @@ class _Run:
             ip=str(self.box / "ipc"),
             connection_file=str(self.box / "connection.json"),
         )
-        manager.wrap_argv = lambda argv: sandboxed_argv(
-            argv, self.limits.sandbox, self.box, self.workdir.parent, self.cwd
-        )
+        if pool_active():
+            manager.provisioner_name = "grader-fork"
+            manager.sandbox_request = plan(
+                self.limits.sandbox, self.box, self.workdir.parent
+            ).as_request()
+        else:
+            manager.wrap_argv = lambda argv: sandboxed_argv(
+                argv, self.limits.sandbox, self.box, self.workdir.parent, self.cwd
+            )
         return manager
 
     def _timeout_for(self, cell) -> int:
@@ -222,7 +230,7 @@ class _Run:
             # pass_fds: only this kernel inherits its journal's descriptor
             await client.async_start_new_kernel(
                 cwd=str(self.cwd),
-                env=kernel_environment(),
+                env={**kernel_environment(), "GRADER_JOURNAL_FD": str(journal_fd)},
                 stdout=kernel_log,
                 stderr=kernel_log,
                 pass_fds=(journal_fd,),

@@ -36,6 +36,8 @@ class OwnInterpreterKernelManager(AsyncKernelManager):
     ``wrap_argv`` (set before the start) puts the command inside a sandbox."""
 
     wrap_argv = None
+    provisioner_name: str | None = None  # "grader-fork" for the warm pool
+    sandbox_request: dict | None = None  # the sandbox, for a forked kernel
 
     @property
     def kernel_spec(self) -> KernelSpec:
@@ -47,7 +49,14 @@ class OwnInterpreterKernelManager(AsyncKernelManager):
                 argv=argv,
                 display_name="Python 3 (grader)",
                 language="python",
-                metadata={"debugger": False},
+                metadata={
+                    "debugger": False,
+                    **(
+                        {"kernel_provisioner": {"provisioner_name": self.provisioner_name}}
+                        if self.provisioner_name
+                        else {}
+                    ),
+                },
             )
         return self._kernel_spec
 

@@ -76,10 +76,29 @@ def _needed_by_the_kernel(folder: Path) -> bool:
     return any(n.resolve() == folder or folder in n.resolve().parents for n in needed)
 
 
-def sandboxed_argv(
-    kernel_argv: list[str], policy: SandboxPolicy, workdir: Path, scratch_root: Path, cwd: Path
-) -> list[str]:
-    """The command that starts ``kernel_argv`` inside the sandbox."""
+@dataclass(frozen=True)
+class SandboxPlan:
+    """What the sandbox will do for one kernel on this machine."""
+
+    namespaces: tuple[str, ...]  # the unshare words; empty: none here
+    hide: tuple[str, ...]
+    keep: str
+    memory: int
+    allow_network: bool
+
+    def as_request(self) -> dict:
+        """The plan for the warm pool's parent, which applies it in a forked child."""
+        return {
+            "namespaces": bool(self.namespaces),
+            "user_namespace": "--user" in self.namespaces,
+            "allow_network": self.allow_network,
+            "hide": list(self.hide),
+            "keep": self.keep,
+            "memory": self.memory,
+        }
+
+
+def plan(policy: SandboxPolicy, box: Path, scratch_root: Path) -> SandboxPlan:
     prefix = namespace_prefix() if (policy.isolate_files or not policy.allow_network) else ()
     if prefix is None:
         warnings.warn(
@@ -87,29 +106,40 @@ def sandboxed_argv(
             "code runs with network access and sees the file system; memory is "
             "still capped",
             SandboxUnavailable,
-            stacklevel=2,
+            stacklevel=3,
         )
         prefix = ()
-    words = list(prefix)
-    if words and policy.allow_network:
-        words.remove("--net")
+    words = tuple(w for w in prefix if not (policy.allow_network and w == "--net"))
+    hide = ()
+    if words and policy.isolate_files:
+        hide = tuple(
+            str(Path(f).resolve())
+            for f in (scratch_root, *policy.hidden_folders)
+            if os.path.isdir(f) and not _needed_by_the_kernel(Path(f))
+        )
+    return SandboxPlan(words, hide, str(box), policy.memory_bytes, policy.allow_network)
+
+
+def sandboxed_argv(
+    kernel_argv: list[str], policy: SandboxPolicy, workdir: Path, scratch_root: Path, cwd: Path
+) -> list[str]:
+    """The command that starts ``kernel_argv`` inside the sandbox."""
+    sandbox = plan(policy, workdir, scratch_root)
     launcher = [
         sys.executable,
         str(LAUNCHER),
         "--memory",
-        str(policy.memory_bytes),
+        str(sandbox.memory),
         "--keep",
-        str(workdir),
+        sandbox.keep,
         "--cwd",
         str(cwd),
     ]
-    if words and policy.isolate_files:
-        for folder in (scratch_root, *policy.hidden_folders):
-            if os.path.isdir(folder) and not _needed_by_the_kernel(Path(folder)):
-                launcher += ["--hide", str(Path(folder).resolve())]
-    else:
+    for folder in sandbox.hide:
+        launcher += ["--hide", folder]
+    if not sandbox.hide:
         launcher.append("--no-mounts")
-    return [*words, *launcher, "--", *kernel_argv]
+    return [*sandbox.namespaces, *launcher, "--", *kernel_argv]
 
 
 def isolation_summary(policy: SandboxPolicy) -> str:

@@ -1,0 +1,135 @@
+"""The warm kernel pool's parent: imports what submissions import once, then forks one
+fresh kernel per request.  Run by path (it imports nothing of the grader):
+
+    python zygote.py SOCKET_PATH
+
+Protocol, one request per connection on a unix socket: the grader sends one JSON line
+(the kernel's argv, working folder, environment, sandbox settings) with two file
+descriptors attached (the kernel's log, the probe's journal); the zygote answers
+{"pid": N}.  {"op": "status", "pid": N} answers {"returncode": R or null}.
+
+It never runs a TensorFlow op itself: importing is safe to fork after, running is not.
+"""
+
+import ctypes
+import json
+import os
+import signal
+import socket
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sandbox_launch  # noqa: E402  (beside this file; standard library only)
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWNET = 0x40000000
+CLONE_NEWUSER = 0x10000000
+_exited = {}  # pid -> return code, as Popen reports it (negative: killed by a signal)
+
+
+def preload():
+    """What every homework imports, paid for once."""
+    import numpy  # noqa: F401
+    import tensorflow as tf
+
+    tf.keras.layers.Dense  # noqa: B018 - loads tf_keras (TF_USE_LEGACY_KERAS=1)
+    import ipykernel.kernelapp  # noqa: F401
+    import IPython  # noqa: F401
+    import matplotlib
+    import matplotlib.backend_bases  # noqa: F401
+    import matplotlib.figure  # noqa: F401
+
+    matplotlib.get_cachedir()
+
+
+def _reap(signum, frame):
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        _exited[pid] = os.waitstatus_to_exitcode(status)
+
+
+def _unshare(flags):
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(flags) != 0:
+        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+
+
+def become_kernel(request, log_fd, journal_fd):
+    """In the forked child: enter the sandbox, then run ipykernel until it exits."""
+    os.setsid()
+    os.dup2(log_fd, 1)
+    os.dup2(log_fd, 2)
+    os.close(log_fd)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    sandbox = request["sandbox"]
+    if sandbox["namespaces"]:
+        flags = CLONE_NEWNS | (0 if sandbox["allow_network"] else CLONE_NEWNET)
+        if sandbox["user_namespace"]:
+            uid, gid = os.getuid(), os.getgid()
+            _unshare(flags | CLONE_NEWUSER)
+            with open("/proc/self/setgroups", "w") as stream:
+                stream.write("deny")
+            with open("/proc/self/uid_map", "w") as stream:
+                stream.write(f"0 {uid} 1")
+            with open("/proc/self/gid_map", "w") as stream:
+                stream.write(f"0 {gid} 1")
+        else:
+            _unshare(flags)
+        if sandbox["hide"]:
+            sandbox_launch._mount("--make-rprivate", "/")
+            sandbox_launch.hide(sandbox["hide"], sandbox["keep"])
+    if sandbox["memory"] > 0:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (sandbox["memory"], sandbox["memory"]))
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    os.environ["GRADER_JOURNAL_FD"] = str(journal_fd)  # its number in this process
+    sys.argv = ["ipykernel_launcher", *request["kernel_args"]]
+    from ipykernel.kernelapp import IPKernelApp
+
+    IPKernelApp.launch_instance(argv=request["kernel_args"])
+    os._exit(0)
+
+
+def serve(path):
+    signal.signal(signal.SIGCHLD, _reap)
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(16)
+    print("ready", flush=True)
+    while True:
+        try:
+            connection, _ = server.accept()
+        except InterruptedError:
+            continue
+        with connection:
+            message, fds, _, _ = socket.recv_fds(connection, 1 << 20, 4)
+            request = json.loads(message.decode("utf-8"))
+            if request.get("op") == "status":
+                connection.sendall(
+                    json.dumps({"returncode": _exited.get(request["pid"])}).encode() + b"\n"
+                )
+                continue
+            pid = os.fork()
+            if pid == 0:
+                server.close()
+                connection.close()
+                try:
+                    become_kernel(request, fds[0], fds[1])
+                finally:
+                    os._exit(70)
+            for fd in fds:
+                os.close(fd)
+            connection.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+
+
+if __name__ == "__main__":
+    preload()
+    serve(sys.argv[1])

@@ -1,0 +1,101 @@
+"""The warm pool and plain kernels grade the same notebooks the same way, and state one
+submission changes never reaches the next."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from tests import notebooks as nbs
+
+pytestmark = pytest.mark.integration
+
+NOTEBOOKS = {
+    "a_homework.ipynb": nbs.homework(),
+    "b_kernel_exit.ipynb": nbs.kernel_exit(),
+    "c_infinite_loop.ipynb": nbs.infinite_loop(),
+    "d_lecture.ipynb": nbs.lecture_notebook(),
+    "g1_polluter.ipynb": nbs.global_state_polluter(),
+    "g2_detector.ipynb": nbs.global_state_detector(),
+}
+
+
+def comparable(submission: dict) -> dict:
+    """What must not depend on how the kernel was started (β itself is random: Keras
+    starts from a random Glorot draw in every kernel)."""
+    return {
+        "status": submission["status"],
+        "score": submission["score"],
+        "checks": [(c["name"], c["passed"], c["diagnosis"]) for c in submission["checks"]],
+        "failed_cells": [(c["cell"], c["ename"]) for c in submission["failed_cells"]],
+        "model": submission["model"],
+        "figure": submission["figure"],
+    }
+
+
+@pytest.fixture(scope="module")
+def both(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("pool_submissions")
+    for name, cells in NOTEBOOKS.items():
+        nbs.write_notebook(cells, folder / name)
+    runs = {}
+    for mode, extra in (("plain", ["--no-pool"]), ("pool", [])):
+        out = tmp_path_factory.mktemp(f"out_{mode}")
+        completed = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "grader",
+                "grade",
+                str(folder),
+                "--out",
+                str(out),
+                "--jobs",
+                "1",
+                "--cell-timeout",
+                "10",
+                "--format",
+                "csv",
+                *extra,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert completed.returncode == 0, completed.stderr[-2000:]
+        runs[mode] = out
+    return runs
+
+
+def results(out) -> dict:
+    document = json.loads((out / "results.json").read_text("utf-8"))
+    return {s["submission"]: s for s in document["submissions"]}
+
+
+def test_pool_and_plain_kernels_agree(both):
+    plain, pool = results(both["plain"]), results(both["pool"])
+    assert set(plain) == set(pool) == set(NOTEBOOKS)
+    for name in NOTEBOOKS:
+        assert comparable(pool[name]) == comparable(plain[name]), name
+    assert pool["b_kernel_exit.ipynb"]["status"] == "error"
+    assert "exit code 3" in pool["b_kernel_exit.ipynb"]["messages"][0]
+    assert pool["c_infinite_loop.ipynb"]["failed_cells"][0]["ename"] == "CellTimeoutError"
+
+
+def printed(out, name: str) -> str:
+    executed = nbformat.read(out / "submissions" / name / "executed.ipynb", 4)
+    return "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
+
+
+def test_pool_kernels_are_forked_from_the_warm_parent(both):
+    assert "zygote.py" in printed(both["pool"], "g2_detector.ipynb")
+    assert "zygote.py" not in printed(both["plain"], "g2_detector.ipynb")
+
+
+@pytest.mark.parametrize("mode", ["plain", "pool"])
+def test_global_state_does_not_leak(both, mode):
+    assert "STATE 1.5 float32 False" in printed(both[mode], "g2_detector.ipynb")
