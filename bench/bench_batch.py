@@ -1,7 +1,11 @@
-"""Benchmark: grade K copies of the homework notebook and the lecture notebook with
-`grader grade`, and execute the same notebooks with plain nbclient one after another
-(as nbgrader's autograde does).  Prints seconds per submission, the ratio and the
-peak memory of the kernels.  Not a test: its numbers go in the README.
+"""Benchmark: the warm pool against plain kernels and against plain nbclient.
+
+Grades K copies of the homework notebook with `grader grade` (warm pool, then
+`--no-pool`), executes the same notebooks with plain nbclient one after another (as
+nbgrader's autograde does, no grading at all), grades the lecture notebook with the
+homework at its end, and times `grader check` from a cold start.  Prints seconds per
+submission, the ratios and the peak memory (proportional set size of the grader and
+every process under it, sampled).  Not a test: its numbers go in the README.
 
     .venv/bin/python bench/bench_batch.py [--copies 24] [--jobs 2]
 """
@@ -9,12 +13,13 @@ peak memory of the kernels.  Not a test: its numbers go in the README.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -26,26 +31,69 @@ from grader.run.kernel import OwnInterpreterKernelManager, kernel_environment  #
 from tests import notebooks as nbs  # noqa: E402
 
 
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return found
+
+
+def _tree_pss_bytes(root: int) -> int:
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1]) * 1024
+        except OSError:
+            continue
+        stack += _children(pid)
+    return total
+
+
+def timed(command: list[str]) -> tuple[float, int]:
+    """Seconds, and the peak memory of the command's whole process tree."""
+    started = time.monotonic()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    peak = 0
+
+    def sample():
+        nonlocal peak
+        while process.poll() is None:
+            peak = max(peak, _tree_pss_bytes(process.pid))
+            time.sleep(0.2)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    process.wait()
+    sampler.join()
+    if process.returncode not in (0, 1):
+        raise RuntimeError(f"{command} exited {process.returncode}")
+    return time.monotonic() - started, peak
+
+
 def plain_nbclient(paths: list[Path]) -> float:
     """Execute each notebook in a fresh kernel, one after another; no judging."""
+    os.environ.update(kernel_environment())
     started = time.monotonic()
     for path in paths:
-        nb = nbformat.read(path, 4)
         client = NotebookClient(
-            nb,
+            nbformat.read(path, 4),
             kernel_name="python3",
             kernel_manager_class=OwnInterpreterKernelManager,
             allow_errors=True,
             timeout=600,
         )
-        os.environ.update(kernel_environment())
         client.execute(cwd=str(path.parent))
     return time.monotonic() - started
 
 
-def grader_batch(folder: Path, out: Path, jobs: int) -> float:
-    started = time.monotonic()
-    subprocess.run(
+def grade(folder: Path, out: Path, jobs: int, *extra: str) -> tuple[float, int]:
+    return timed(
         [
             sys.executable,
             "-m",
@@ -56,11 +104,18 @@ def grader_batch(folder: Path, out: Path, jobs: int) -> float:
             str(out),
             "--jobs",
             str(jobs),
-        ],
-        check=True,
-        capture_output=True,
+            "--force",
+            *extra,
+        ]
     )
-    return time.monotonic() - started
+
+
+def scores(out: Path) -> dict:
+    document = json.loads((out / "results.json").read_text("utf-8"))
+    return {
+        s["submission"]: (s["status"], s["score"], [c["passed"] for c in s["checks"]])
+        for s in document["submissions"]
+    }
 
 
 def main() -> None:
@@ -68,6 +123,7 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=24)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
+    gib = 1024**3
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         homework = root / "homework"
@@ -77,26 +133,39 @@ def main() -> None:
         ]
         lecture = root / "lecture"
         nbs.write_notebook(nbs.lecture_notebook(), lecture / "lecture.ipynb")
+        single = nbs.write_notebook(nbs.homework(), root / "single" / "hw.ipynb")
 
-        graded = grader_batch(homework, root / "out_hw", args.jobs)
-        lecture_s = grader_batch(lecture, root / "out_lecture", 1)
+        pooled, pooled_peak = grade(homework, root / "pool", args.jobs)
+        unpooled, unpooled_peak = grade(homework, root / "nopool", args.jobs, "--no-pool")
+        lecture_s, _ = grade(lecture, root / "lecture_out", 1)
+        check_s, _ = timed([sys.executable, "-m", "grader", "check", str(single)])
         plain = plain_nbclient(paths)
-        peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        same = scores(root / "pool") == scores(root / "nopool")
 
+    n = args.copies
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     )
     print(
-        f"homework x{args.copies}, grader grade --jobs {args.jobs}: "
-        f"{graded / args.copies:.2f} s per submission ({graded:.1f} s in all)"
+        f"homework x{n}, grader grade --jobs {args.jobs} (warm pool): "
+        f"{pooled / n:.2f} s per submission ({pooled:.1f} s), peak {pooled_peak / gib:.2f} GiB"
     )
     print(
-        f"homework x{args.copies}, plain nbclient one after another: "
-        f"{plain / args.copies:.2f} s per submission ({plain:.1f} s in all)"
+        f"homework x{n}, grader grade --jobs {args.jobs} --no-pool: "
+        f"{unpooled / n:.2f} s per submission ({unpooled:.1f} s), "
+        f"peak {unpooled_peak / gib:.2f} GiB"
     )
-    print(f"speed-up over plain nbclient: {plain / graded:.2f}x")
+    print(
+        f"homework x{n}, plain nbclient one after another: {plain / n:.2f} s per "
+        f"submission ({plain:.1f} s)"
+    )
+    print(
+        f"warm pool vs plain nbclient: {plain / pooled:.1f}x; vs --no-pool: "
+        f"{unpooled / pooled:.1f}x"
+    )
     print(f"lecture notebook with the homework at its end: {lecture_s:.1f} s")
-    print(f"largest resident memory of one child process: {peak_kb / 1024:.0f} MiB")
+    print(f"grader check, one notebook, cold start: {check_s:.1f} s")
+    print(f"statuses, scores and checks identical with and without the pool: {same}")
 
 
 if __name__ == "__main__":
