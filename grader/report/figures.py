@@ -52,6 +52,7 @@ class Chart:
     log_y: bool = False
     shapes: list[str] = field(default_factory=list)
     legend: list[tuple[str, str, str]] = field(default_factory=list)  # (label, colour, kind)
+    legend_at_bottom: bool = False
 
     def _y(self, value: float) -> float:
         low, high = self.y_range
@@ -152,6 +153,8 @@ class Chart:
     def _legend(self) -> list[str]:
         parts = []
         x, y = WIDTH - MARGIN_RIGHT - 190, MARGIN_TOP + 8
+        if self.legend_at_bottom:
+            y = HEIGHT - MARGIN_BOTTOM - 16 * len(self.legend) - 8
         for i, (label, colour, kind) in enumerate(self.legend):
             top = y + 16 * i
             if kind == "dot":
@@ -267,6 +270,7 @@ def class_beta_figure(betas: list[list[float]], assignment: Assignment) -> str |
         _padded(everything[:, 1]),
         assignment.beta_names[0],
         assignment.beta_names[1],
+        legend_at_bottom=True,
     )
     chart.line(
         hull[:, 0],
