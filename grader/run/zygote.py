@@ -33,11 +33,18 @@ def preload():
     import tensorflow as tf
 
     tf.keras.layers.Dense  # noqa: B018 - loads tf_keras (TF_USE_LEGACY_KERAS=1)
+    import ipykernel.ipkernel  # noqa: F401
     import ipykernel.kernelapp  # noqa: F401
+    import ipykernel.zmqshell  # noqa: F401
     import IPython  # noqa: F401
+    import IPython.core.completer  # noqa: F401
+    import IPython.core.interactiveshell  # noqa: F401
     import matplotlib
     import matplotlib.backend_bases  # noqa: F401
+    import matplotlib.backends.backend_agg  # noqa: F401
     import matplotlib.figure  # noqa: F401
+    import matplotlib.pyplot  # noqa: F401 - its backend is chosen later, in the kernel
+    import PIL.PngImagePlugin  # noqa: F401
 
     matplotlib.get_cachedir()
 
@@ -81,7 +88,7 @@ def become_kernel(request, log_fd, journal_fd):
         else:
             _unshare(flags)
         if sandbox["hide"]:
-            sandbox_launch._mount("--make-rprivate", "/")
+            sandbox_launch.make_private()
             sandbox_launch.hide(sandbox["hide"], sandbox["keep"])
     if sandbox["memory"] > 0:
         import resource
