@@ -38,20 +38,29 @@ def _as_assignment(assignment: Assignment | str | Path) -> Assignment:
     return assignment if isinstance(assignment, Assignment) else load_assignment(assignment)
 
 
-def invalid_result(
-    path: Path, assignment: Assignment, reason: str, lang: str, sha256: str = ""
+def unscored_result(
+    path: Path,
+    assignment: Assignment,
+    lang: str,
+    status: str,
+    reason: str,
+    sha256: str = "",
+    extras: dict | None = None,
 ) -> Result:
+    """A submission that could not be judged: its status and a one-line reason."""
+    key = "status.invalid" if status == "invalid" else "status.error"
     return Result(
         submission=path.name,
-        status="invalid",
+        status=status,
         score=0.0,
         max_score=assignment.max_score,
         beta=None,
         checks=(),
-        messages=(assignment.message("status.invalid", lang, reason=reason),),
+        messages=(assignment.message(key, lang, reason=reason),),
         sha256=sha256,
         assignment=assignment.name,
         assignment_digest=assignment.digest,
+        extras=extras or {},
         lang=lang,
     )
 
@@ -169,12 +178,14 @@ async def grade_notebook_async(
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        return invalid_result(path, assignment, f"cannot read the file: {exc.strerror}", lang)
+        return unscored_result(
+            path, assignment, lang, "invalid", f"cannot read the file: {exc.strerror}"
+        )
     sha256 = hashlib.sha256(raw).hexdigest()
     try:
         loaded = load_notebook(path)
     except InvalidNotebook as exc:
-        return invalid_result(path, assignment, str(exc), lang, sha256)
+        return unscored_result(path, assignment, lang, "invalid", str(exc), sha256)
     policy = limits.sandbox
     limits = dataclasses.replace(
         limits,

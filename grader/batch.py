@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader import __version__
-from grader.api import grade_notebook_async
+from grader.api import grade_notebook_async, unscored_result
 from grader.assignment import Assignment
 from grader.report.html import write_student_report
 from grader.result import Result, results_document, write_json_atomic
@@ -74,19 +74,13 @@ def internal_error_result(
 ) -> Result:
     """A grader bug on one submission becomes that submission's status, not a crash."""
     last = traceback.format_exception_only(type(error), error)[-1].strip()
-    reason = f"internal grader error: {last}"
-    return Result(
-        submission=path.name,
-        status="error",
-        score=0.0,
-        max_score=assignment.max_score,
-        beta=None,
-        checks=(),
-        messages=(assignment.message("status.error", lang, reason=reason),),
-        assignment=assignment.name,
-        assignment_digest=assignment.digest,
+    return unscored_result(
+        path,
+        assignment,
+        lang,
+        "error",
+        f"internal grader error: {last}",
         extras={"internal_error": True},
-        lang=lang,
     )
 
 
