@@ -46,11 +46,6 @@ class Reference:
     def mse(self, beta: np.ndarray) -> float:
         return mse(self.design, self.y, beta)
 
-    def training_tolerance(
-        self, design: np.ndarray, learning_rate: float, steps: int, scale: float
-    ) -> float:
-        return float32_tolerance(design, learning_rate, steps, scale)
-
 
 def _min_mse_over(
     reachable: AffineBox, design: np.ndarray, beta_star: np.ndarray, mse_star: float
