@@ -162,6 +162,8 @@ def _run_summary(execution: Execution, limits: Limits) -> tuple[RunSummary, tupl
         limits.notebook_timeout_s,
         tuple(c.index + 1 for c in execution.cells),
         limits.sandbox.memory_bytes,
+        limits.sandbox.disk_bytes,
+        limits.sandbox.max_processes,
         tuple(c.index + 1 for c in execution.cells if c.truncated),
     )
     return summary, failed

@@ -28,6 +28,7 @@ from pathlib import Path
 from grader import __version__
 from grader.api import grade_notebook_async, unscored_result
 from grader.assignment import Assignment
+from grader.integrity import seal, verified_bytes
 from grader.report.html import write_student_report
 from grader.result import Result, results_document, write_json_atomic
 from grader.run.executor import Limits
@@ -87,11 +88,12 @@ def internal_error_result(
 def reusable_result(path: Path, out: Path, assignment: Assignment, lang: str) -> dict | None:
     """The previous result of this very file, if nothing that decides it has changed."""
     previous_path = submission_dir(out, path.name) / "result.json"
-    if not previous_path.is_file():
+    content = verified_bytes(previous_path)  # a result edited on disk is graded again
+    if content is None:
         return None
     try:
-        previous = json.loads(previous_path.read_text("utf-8"))
-    except (OSError, json.JSONDecodeError):
+        previous = json.loads(content.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
         return None
     unchanged = (
         previous.get("sha256") == hashlib.sha256(path.read_bytes()).hexdigest()
@@ -114,9 +116,9 @@ class _Collector:
     def add(self, document: dict, write_own: bool) -> None:
         self.results[document["submission"]] = document
         if write_own:
-            write_json_atomic(
-                submission_dir(self.out, document["submission"]) / "result.json", document
-            )
+            own = submission_dir(self.out, document["submission"]) / "result.json"
+            write_json_atomic(own, document)
+            seal(own)
         self.flush()
 
     def flush(self) -> None:
