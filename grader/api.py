@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
+import math
 import shutil
 import tempfile
 import time
@@ -19,6 +20,7 @@ import nbformat
 from grader.assignment import Assignment, load_assignment
 from grader.facts import Facts, read_journal, save_facts
 from grader.judge import Case, RunSummary, judge, total_score
+from grader.names import display_name
 from grader.notebook import InvalidNotebook, load_notebook
 from grader.reference import reference_for
 from grader.result import FailedCell, Result
@@ -50,7 +52,7 @@ def unscored_result(
     """A submission that could not be judged: its status and a one-line reason."""
     key = "status.invalid" if status == "invalid" else "status.error"
     return Result(
-        submission=path.name,
+        submission=display_name(path.name),
         status=status,
         score=0.0,
         max_score=assignment.max_score,
@@ -119,6 +121,17 @@ def judge_facts(
             )
         )
     beta = case.beta.beta if case.beta is not None else None
+    if beta is not None and not all(math.isfinite(b) for b in beta):
+        beta = None  # the beta check's message says why
+    caps = tuple(
+        dict.fromkeys([*run.caps, *facts.caps, *(c for f in facts.figures for c in f.capped)])
+    )
+    if caps:
+        messages.append(assignment.message("caps.hit", lang, caps=", ".join(caps)))
+    if case.review_reasons:
+        messages.insert(
+            0, assignment.message("review.flagged", lang, reasons="; ".join(case.review_reasons))
+        )
     extras = {}
     if case.last_fit is not None and case.last_fit.loss_history is not None:
         extras["loss_history"] = [float(v) for v in case.last_fit.loss_history]
@@ -139,6 +152,8 @@ def judge_facts(
         seconds=seconds,
         extras=extras,
         lang=lang,
+        review=case.review_reasons,
+        caps=caps,
     )
 
 
@@ -207,7 +222,7 @@ async def grade_notebook_async(
         shutil.rmtree(workdir, ignore_errors=True)
     run, failed = _run_summary(execution, limits)
     return judge_facts(
-        path.name,
+        display_name(path.name),
         facts,
         run,
         assignment,
