@@ -25,12 +25,12 @@ from grader.notebook import InvalidNotebook, load_notebook
 from grader.reference import reference_for
 from grader.result import FailedCell, Result
 from grader.run.executor import (
-    MAX_OUTPUT_BYTES_PER_CELL,
     Execution,
     Limits,
     copy_into,
     execute_notebook_async,
 )
+from grader.run.output_cap import MAX_OUTPUT_BYTES_PER_CELL, notebook_cap_hit
 from grader.run.sandbox import scratch_root
 
 STATUS_OF_RUN = {"completed": "graded", "timeout": "timeout", "dead": "error", "failed": "error"}
@@ -169,6 +169,12 @@ def _run_summary(execution: Execution, limits: Limits) -> tuple[RunSummary, tupl
         for c in execution.cells
         if c.status in ("error", "timeout")
     )
+    truncated = tuple(c.index + 1 for c in execution.cells if c.truncated)
+    caps = []
+    if notebook_cap_hit(execution.executed):
+        caps.append("output_per_notebook")
+    if truncated and (not caps or len(truncated) > 1):
+        caps.append("output_per_cell")
     summary = RunSummary(
         execution.status,
         execution.reason,
@@ -176,7 +182,8 @@ def _run_summary(execution: Execution, limits: Limits) -> tuple[RunSummary, tupl
         limits.notebook_timeout_s,
         tuple(c.index + 1 for c in execution.cells),
         limits.sandbox.memory_bytes,
-        tuple(c.index + 1 for c in execution.cells if c.truncated),
+        truncated,
+        tuple(caps),
     )
     return summary, failed
 

@@ -40,7 +40,7 @@ def judge(case: Case, lang: str = "ko") -> tuple[CheckResult, ...]:
             outcome = Outcome(
                 False,
                 "review.withheld",
-                {"reason": "; ".join(reasons)[:600], "found": found, "key": outcome.key},
+                {"reason": "; ".join(reasons)[:600], "found": found, "found_key": outcome.key},
                 "needs_review",
             )
         results.append(

@@ -19,6 +19,9 @@ from grader.facts import Facts
 from grader.reference import Reference
 
 
+MAX_LISTED_EVIDENCE = 5  # evidence listed in a result (all of it is in facts.json)
+
+
 @dataclass(frozen=True)
 class RunSummary:
     """How the execution went, as the judge needs it."""
@@ -122,7 +125,9 @@ class Case:
         and beta points count: tampering evidence, records the probe did not write, a
         missing end record, or a training the grader cannot replay."""
         facts = self.facts
-        reasons = [e.describe() for e in facts.evidence]
+        reasons = [e.describe() for e in facts.evidence[:MAX_LISTED_EVIDENCE]]
+        if len(facts.evidence) > MAX_LISTED_EVIDENCE:
+            reasons.append(f"{len(facts.evidence) - MAX_LISTED_EVIDENCE} more such events")
         if facts.rejected_records:
             reasons.append(f"{facts.rejected_records} journal line(s) not written by the probe")
         if facts.duplicate_records:

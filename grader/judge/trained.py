@@ -195,6 +195,8 @@ def assess_training(case: Case) -> Outcome:
     if final is None or after is None or fits[0].weights_before is None:
         return Outcome(False, "trained.did_not_learn", {}, "did_not_learn")
     final_flat, after_flat = _flat(final), _flat(after)
+    if not (np.all(np.isfinite(final_flat)) and np.all(np.isfinite(after_flat))):
+        return Outcome(False, "trained.diverged", {}, "diverged")
     scale = max(1.0, float(np.abs(after_flat).max(initial=0.0)))
     gap = (
         float(np.abs(final_flat - after_flat).max())
