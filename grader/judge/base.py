@@ -18,7 +18,6 @@ from grader.evidence import (
 from grader.facts import Facts
 from grader.reference import Reference
 
-
 MAX_LISTED_EVIDENCE = 5  # evidence listed in a result (all of it is in facts.json)
 
 
