@@ -123,10 +123,16 @@ def apply(
         root = np.sqrt(state.v)
         denominator = root + eps
         step = state.m * alpha / denominator
+        # 1 − β^t in float32 cancels: β^t's own rounding (a pow: about (1 + t·|log β|)
+        # roundings) is magnified by β^t / (1 − β^t), most in the first steps.
+        alpha_error = 4 * U32 + sum(
+            U32 * (2 + local * abs(np.log(b))) * power / (1 - power) * share
+            for b, power, share in ((b1, b1_power, 1.0), (b2, b2_power, 0.5))
+        )
         error_root = state.error_v / (2 * np.maximum(root, np.sqrt(state.error_v) + 1e-300))
         error = alpha * (
             state.error_m / denominator + np.abs(state.m) * error_root / denominator**2
-        ) + 6 * U32 * np.abs(step)
+        ) + (6 * U32 + alpha_error) * np.abs(step)
         new = w - step
         return new, error + U32 * np.abs(new)
     if spec.kind == "rmsprop":
