@@ -87,6 +87,8 @@ class CappedNotebookClient(NotebookClient):
     def _admit(self, size: int, cell, cell_index: int) -> bool:
         used = self.output_bytes.get(cell_index, 0) + size
         total = self.notebook_bytes + size
+        if cell_index in self.truncated_cells:
+            return False  # once cut, the rest of the cell is dropped too
         if used <= self.caps.per_cell_bytes and total <= self.caps.per_notebook_bytes:
             self.output_bytes[cell_index] = used
             self.notebook_bytes = total
