@@ -88,7 +88,7 @@ def judge_facts(
                 "output.truncated",
                 lang,
                 cells=", ".join(map(str, run.truncated_cells)),
-                limit=MAX_OUTPUT_BYTES_PER_CELL,
+                limit=run.cell_output_limit or MAX_OUTPUT_BYTES_PER_CELL,
             )
         )
     if status == "timeout":
@@ -184,6 +184,7 @@ def _run_summary(execution: Execution, limits: Limits) -> tuple[RunSummary, tupl
         limits.sandbox.memory_bytes,
         truncated,
         tuple(caps),
+        limits.output.per_cell_bytes,
     )
     return summary, failed
 

@@ -35,6 +35,7 @@ class RunSummary:
     memory_limit_bytes: int = 0
     truncated_cells: tuple[int, ...] = ()  # cell numbers whose output was cut
     caps: tuple[str, ...] = ()  # output caps hit: "output_per_cell", "output_per_notebook"
+    cell_output_limit: int = 0  # bytes of output kept per cell (0: the default)
 
     def cell_number(self, ordinal: int) -> int:
         """The notebook's cell number of the probe's ``ordinal``-th executed cell."""
