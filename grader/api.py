@@ -30,7 +30,7 @@ from grader.run.executor import (
     copy_into,
     execute_notebook_async,
 )
-from grader.run.output_cap import MAX_OUTPUT_BYTES_PER_CELL, notebook_cap_hit
+from grader.run.output_cap import MAX_OUTPUT_BYTES_PER_CELL, caps_hit
 from grader.run.sandbox import scratch_root
 
 STATUS_OF_RUN = {"completed": "graded", "timeout": "timeout", "dead": "error", "failed": "error"}
@@ -67,6 +67,11 @@ def unscored_result(
     )
 
 
+def _cell_list(cells: tuple[int, ...], shown: int = 10) -> str:
+    listed = ", ".join(map(str, cells[:shown]))
+    return listed if len(cells) <= shown else f"{listed}, … ({len(cells)})"
+
+
 def judge_facts(
     submission: str,
     facts: Facts,
@@ -87,7 +92,7 @@ def judge_facts(
             assignment.message(
                 "output.truncated",
                 lang,
-                cells=", ".join(map(str, run.truncated_cells)),
+                cells=_cell_list(run.truncated_cells),
                 limit=run.cell_output_limit or MAX_OUTPUT_BYTES_PER_CELL,
             )
         )
@@ -170,11 +175,7 @@ def _run_summary(execution: Execution, limits: Limits) -> tuple[RunSummary, tupl
         if c.status in ("error", "timeout")
     )
     truncated = tuple(c.index + 1 for c in execution.cells if c.truncated)
-    caps = []
-    if notebook_cap_hit(execution.executed):
-        caps.append("output_per_notebook")
-    if truncated and (not caps or len(truncated) > 1):
-        caps.append("output_per_cell")
+    caps = caps_hit(execution.executed)
     summary = RunSummary(
         execution.status,
         execution.reason,

@@ -716,11 +716,11 @@ def many_loud_cells(count: int = 700) -> list[str]:
 
 
 def huge_figures() -> list[str]:
-    """Two figures of 1000 lines × 5000 points."""
+    """Two figures of 1000 lines × 6000 points."""
     return homework() + [
         """for k in range(2):
     fig = plt.figure()
-    t = np.linspace(0, 1, 5000)
+    t = np.linspace(0, 1, 6000)
     for j in range(1000):
         plt.plot(t, t * j)
     plt.show()"""

@@ -33,8 +33,9 @@ import sys
 import time
 
 MAX_ARRAY_VALUES = 20000  # training arrays larger than this are fingerprinted only
-MAX_ARTIST_POINTS = 5000  # points kept per line or scatter collection
-MAX_ARTISTS_PER_FIGURE = 60  # lines and collections kept per figure (all axes)
+MAX_ARTIST_POINTS = 2000  # points kept per line or scatter collection
+MAX_ARTISTS_PER_FIGURE = 40  # lines and collections kept per figure (all axes)
+MAX_FIGURES = 100  # figures recorded per run; later ones are named in a note only
 MAX_AXES_PER_FIGURE = 16
 MAX_PNG_BYTES = 1024 * 1024  # a larger PNG is dropped (its points are kept)
 MAX_STEP_PARAMS = 256  # models with more weights get a summary, not every step
@@ -541,6 +542,10 @@ class Probe:
 
     def record_figure(self, figure, png=None):
         serial = self._figure_serial(figure)
+        if serial > MAX_FIGURES:
+            if serial == MAX_FIGURES + 1:
+                self.note(f"cap figures: more than {MAX_FIGURES} figures, the rest not recorded")
+            return
         if png is None:
             png = self._render_png(figure)
         previous = self._state.dirty_figures.get(serial)

@@ -110,14 +110,24 @@ class CappedNotebookClient(NotebookClient):
         return reply
 
 
+CELL_NOTE_MARK = "[output truncated by the grader: this cell printed more than"
+
+
+def caps_hit(executed) -> list[str]:
+    """The output caps that cut something, by name, from the notes they left."""
+    found = set()
+    for cell in executed.cells if executed is not None else ():
+        for output in cell.get("outputs", []):
+            if output.get("output_type") != "stream":
+                continue
+            text = output.get("text", "")
+            if NOTEBOOK_NOTE_MARK in text:
+                found.add("output_per_notebook")
+            elif CELL_NOTE_MARK in text:
+                found.add("output_per_cell")
+    return sorted(found)
+
+
 def notebook_cap_hit(executed) -> bool:
     """Whether the notebook's total cap cut any output (its note is in the outputs)."""
-    if executed is None:
-        return False
-    for cell in executed.cells:
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "stream" and NOTEBOOK_NOTE_MARK in output.get(
-                "text", ""
-            ):
-                return True
-    return False
+    return "output_per_notebook" in caps_hit(executed)
