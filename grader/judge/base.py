@@ -33,6 +33,8 @@ class RunSummary:
     # order the probe counts them; empty when unknown (saved facts).
     cell_numbers: tuple[int, ...] = ()
     memory_limit_bytes: int = 0
+    disk_limit_bytes: int = 0
+    max_processes: int = 0
     truncated_cells: tuple[int, ...] = ()  # cell numbers whose output was cut
     caps: tuple[str, ...] = ()  # output caps hit: "output_per_cell", "output_per_notebook"
     cell_output_limit: int = 0  # bytes of output kept per cell (0: the default)
