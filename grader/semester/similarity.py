@@ -4,9 +4,11 @@ Signals, each cheap for a class of thousands (no all-pairs work):
 
 - **code**: shingles of the normalised code (``fingerprint.py``).  Shingles that many
   submissions share (the homework's data cell, the lecture's lines) prove nothing and
-  are dropped, as MOSS drops code that appears too often; the rest are compared with
-  MinHash signatures and locality-sensitive hashing (bands of rows), and only pairs that
-  share a bucket are compared exactly.
+  are dropped, as MOSS drops code that appears too often.  The rare rest is compared
+  with MinHash signatures and locality-sensitive hashing (bands of rows); only pairs
+  that meet in a bucket are compared exactly.  A pair's code similarity is the share of
+  the smaller notebook's shingles that only these two (or a few) submissions hold: a
+  copy shares most of its code so, two honest solutions a few lines.
 - **saved outputs**: the same output of a training (a loss line, printed weights, a
   plotted fit) saved in both files.  An object's address (``History at 0x7f…``) is new
   in every run, whatever the seed.
@@ -33,8 +35,8 @@ import numpy as np
 from grader.result import write_json_atomic, write_text_atomic
 
 SIGNATURE_SIZE = 64
-BANDS = 16  # of SIGNATURE_SIZE // BANDS rows: pairs above ~0.5 similarity meet in a band
-CODE_SIMILARITY = 0.6  # Jaccard similarity of the rare shingles that makes a pair
+BANDS = 32  # of 2 rows: pairs whose rare shingles are ~30 % alike or more meet in a band
+CODE_SIMILARITY = 0.3  # share of the smaller notebook's code held rarely by both
 MIN_SHARED_SHINGLES = 12  # fewer shared rare shingles prove nothing
 COMMON_FRACTION = 0.05  # a shingle or output in more submissions than this is common
 COMMON_AT_LEAST = 3
@@ -78,6 +80,7 @@ class Pair:
     b: str
     code_similarity: float = 0.0
     shared_shingles: int = 0
+    rare_jaccard: float = 0.0
     outputs: list[dict] = field(default_factory=list)
     starts: list[str] = field(default_factory=list)
     common_seeds: list[int] = field(default_factory=list)
@@ -109,6 +112,7 @@ class Pair:
             "reasons": self.reasons,
             "code_similarity": round(self.code_similarity, 3),
             "shared_shingles": self.shared_shingles,
+            "rare_jaccard": round(self.rare_jaccard, 3),
             "identical_outputs": self.outputs,
             "same_starts": self.starts,
             "common_seeds": self.common_seeds,
@@ -117,10 +121,13 @@ class Pair:
         }
 
 
-def _rare_sets(submissions: list[Submission], limit: int) -> dict[str, set[int]]:
-    whole = {
+def _shingle_sets(submissions: list[Submission]) -> dict[str, set[int]]:
+    return {
         s.name: {h for c in s.fingerprint["cells"] for h in c["shingles"]} for s in submissions
     }
+
+
+def _rare_sets(whole: dict[str, set[int]], limit: int) -> dict[str, set[int]]:
     frequency = Counter(h for shingles in whole.values() for h in shingles)
     return {
         name: {h for h in shingles if frequency[h] <= limit} for name, shingles in whole.items()
@@ -195,7 +202,8 @@ def find_pairs(submissions: list[Submission]) -> tuple[list[Pair], int]:
     similar first; and the limit above which a shingle or output counts as common."""
     limit = common_limit(len(submissions))
     by_name = {s.name: s for s in submissions}
-    rare = _rare_sets(submissions, limit)
+    whole = _shingle_sets(submissions)
+    rare = _rare_sets(whole, limit)
     pairs: dict[tuple[str, str], Pair] = {}
 
     def pair(key: tuple[str, str]) -> Pair:
@@ -206,10 +214,11 @@ def find_pairs(submissions: list[Submission]) -> tuple[list[Pair], int]:
 
     for a, b in _code_candidates(rare):
         shared = len(rare[a] & rare[b])
-        union = len(rare[a] | rare[b])
-        if union and shared / union >= CODE_SIMILARITY / 2:  # keep near misses as context
+        coverage = shared / max(1, min(len(whole[a]), len(whole[b])))
+        if coverage >= CODE_SIMILARITY / 2:  # near misses stay as context of other signals
             found = pair((a, b))
-            found.code_similarity, found.shared_shingles = shared / union, shared
+            found.code_similarity, found.shared_shingles = coverage, shared
+            found.rare_jaccard = shared / len(rare[a] | rare[b])
     outputs: dict[str, list] = defaultdict(list)
     starts: dict[str, list] = defaultdict(list)
     for s in submissions:
