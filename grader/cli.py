@@ -450,7 +450,8 @@ def cmd_rejudge(args: argparse.Namespace) -> int:
             + ", ".join(rejudged.approximate)
         )
     old_final = {e["submission"]: e["score"] for e in (previous or {}).get("submissions", ())}
-    print(f"automatic scores changed: {len(rejudged.changes)}")
+    moved = sum(c.old_score != c.new_score for c in rejudged.changes)
+    print(f"judged otherwise: {len(rejudged.changes)} ({moved} automatic score(s) changed)")
     for change in rejudged.changes:
         print(f"  {change.describe()}")
     finals = [
@@ -458,7 +459,7 @@ def cmd_rejudge(args: argparse.Namespace) -> int:
         for e in document["submissions"]
         if e["submission"] in old_final and old_final[e["submission"]] != e["score"]
     ]
-    print(f"final scores changed: {len(finals)}")
+    print(f"final scores (with overrides and late penalties) changed: {len(finals)}")
     for name, old, new in finals:
         print(f"  {name}: {old:g} → {new:g}")
     for path in written:
