@@ -137,8 +137,8 @@ def make_regressor(n_features):
 regressor = make_regressor(X.shape[1])
 training_log = regressor.fit(X, y, epochs=30, batch_size=N, verbose=0)""",
         """estimated = regressor.get_weights()[0].ravel()
-for label, value in zip(["beta0", "beta1"], estimated):
-    print(label, "=", round(float(value), 5))""",
+for coef_name, coef_value in zip(["beta0", "beta1"], estimated):
+    print(coef_name, "=", round(float(coef_value), 5))""",
         """# two panels: the fit, and how the loss fell
 panels = plt.figure(figsize=(9, 3.5))
 left = panels.add_subplot(1, 2, 1)
@@ -179,8 +179,8 @@ COPY_RENAMES = {
     "regressor": "mdl",
     "training_log": "hist",
     "estimated": "bhat",
-    "label": "nm",
-    "value": "v",
+    "coef_name": "nm",
+    "coef_value": "v",
     "panels": "fig",
     "left": "ax1",
     "right": "ax2",

@@ -122,9 +122,7 @@ class Pair:
 
 
 def _shingle_sets(submissions: list[Submission]) -> dict[str, set[int]]:
-    return {
-        s.name: {h for c in s.fingerprint["cells"] for h in c["shingles"]} for s in submissions
-    }
+    return {s.name: {h for c in s.fingerprint["cells"] for h in c["shingles"]} for s in submissions}
 
 
 def _rare_sets(whole: dict[str, set[int]], limit: int) -> dict[str, set[int]]:

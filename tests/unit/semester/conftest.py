@@ -42,7 +42,9 @@ def build_out(out: Path, assignment, lang: str = "en") -> Path:
         )
         save_run_record(folder, RunRecord(RUN, "graded", (), sha, 0.9))
         write_json_atomic(folder / "result.json", result.to_json())
-        write_student_report(result, assignment, folder / "report.html", lang, folder / "facts.json")
+        write_student_report(
+            result, assignment, folder / "report.html", lang, folder / "facts.json"
+        )
         results.append(result.to_json())
     invalid = unscored_result(Path(INVALID), assignment, lang, "invalid", "the file is empty")
     write_json_atomic(submission_dir(out, INVALID) / "result.json", invalid.to_json())
