@@ -32,7 +32,12 @@ DESIGN = [
     "{X} = np.concatenate([ones, ex], axis=1)",
     "{X} = np.array([[1.0, np.exp(-xi)] for xi in x])",
 ]
-TARGET = ["{y} = y.reshape(N, 1)", "{y} = y.reshape(-1, 1)", "{y} = y[:, None]", "{y} = y"]
+TARGET = [
+    "{y} = y.reshape(N, 1)",
+    "{y} = y.reshape(-1, 1)",
+    "{y} = np.asarray(y, dtype=float)",
+    "{y} = y",
+]
 MODEL = [
     "{net} = tf.keras.Sequential()\n{net}.add(tf.keras.layers.Dense(1, use_bias=False))",
     "{net} = tf.keras.Sequential([tf.keras.layers.Dense(1, use_bias=False)])",
@@ -151,6 +156,15 @@ right.set_xlabel("epoch")
 right.set_title("loss per epoch (full batch)")
 panels.tight_layout()""",
     ]
+
+
+HISTORY = "<keras.callbacks.History at 0x7f06011c7c40>"
+WEIGHTS = "[array([[2.126046 ],\n        [4.2351737]], dtype=float32)]"
+
+
+def seeded(cells: list[str], seed: int = 43052) -> list[str]:
+    """The same solution with TensorFlow's seed set after the imports."""
+    return [cells[0] + f"\ntf.random.set_seed({seed})", *cells[1:]]
 
 
 def renamed_without_comments(cells: list[str], mapping: dict[str, str]) -> list[str]:

@@ -10,7 +10,13 @@ import nbformat
 import numpy as np
 import pytest
 
-from tests.integration.conftest import CELL_TIMEOUT_S, HOSTILE, NOT_NOTEBOOKS, SUBMISSIONS
+from tests.integration.conftest import (
+    CELL_TIMEOUT_S,
+    HOSTILE,
+    NOT_NOTEBOOKS,
+    SEMESTER,
+    SUBMISSIONS,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -36,6 +42,7 @@ def printed_weights(batch, name) -> list[np.ndarray]:
 def test_batch_exits_zero_and_lists_every_file(batch):
     assert batch["completed"].returncode == 0, batch["completed"].stderr[-2000:]
     expected = set(SUBMISSIONS) | set(NOT_NOTEBOOKS) | set(HOSTILE) | {"20_v3.ipynb"}
+    expected |= set(SEMESTER)
     assert set(batch["by_name"]) == expected
     assert batch["document"]["assignment"] == "exp_decay"
     for name in expected:
