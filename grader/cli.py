@@ -326,7 +326,7 @@ def _finish(args, out: Path, document: dict, assignment, previous, rerender_all=
 def cmd_grade(args: argparse.Namespace) -> int:
     from grader.batch import BatchOptions, find_submissions, grade_folder
     from grader.report import export_all
-    from grader.semester.finish import write_fingerprints
+    from grader.semester.finish import SemesterOptions, check_inputs, write_fingerprints
 
     if not args.folder.is_dir():
         print(f"grader: {args.folder} is not a folder", file=sys.stderr)
@@ -335,7 +335,11 @@ def cmd_grade(args: argparse.Namespace) -> int:
         print("grader: --jobs must be at least 1", file=sys.stderr)
         return EXIT_USAGE
     assignment = load_assignment(args.assignment)
-    total = len(find_submissions(args.folder))
+    submissions = find_submissions(args.folder)
+    total = len(submissions)
+    check_inputs(
+        args.out, SemesterOptions(args.overrides, args.submitted_at), [p.name for p in submissions]
+    )
     print(
         f"grading {total} notebook(s) in {args.folder} for '{assignment.name}' "
         f"with {args.jobs} job(s)",

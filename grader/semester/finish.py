@@ -9,6 +9,7 @@ adjustments changed.  Files in OUT:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from grader.semester import similarity
 from grader.semester.adjust import adjust, automatic
 from grader.semester.fingerprint import FINGERPRINT, fingerprint_file
 from grader.semester.late import SubmissionTime, canvas_late_mark, read_times_csv
-from grader.semester.overrides import OVERRIDES_FILE, load_overrides, validate
+from grader.semester.overrides import OVERRIDES_FILE, OverrideError, load_overrides, validate
 
 TIMES_FILE = "submission_times.json"
 
@@ -86,11 +87,33 @@ def write_fingerprints(folder: Path, out: Path, names: list[str]) -> None:
     for name in names:
         path = folder / name
         target = submission_folder(out, name) / FINGERPRINT
+        if not path.is_file():
+            continue
+        if target.is_file():
+            try:
+                stored = json.loads(target.read_text("utf-8")).get("sha256")
+            except ValueError:
+                stored = None
+            if stored == hashlib.sha256(path.read_bytes()).hexdigest():
+                continue
         fingerprint = fingerprint_file(path)
         if fingerprint is None:
             target.unlink(missing_ok=True)
             continue
         write_json_atomic(target, fingerprint)
+
+
+def check_inputs(out: Path, options: SemesterOptions, names: list[str]) -> None:
+    """Before any kernel runs: the overrides file and the times CSV can be read, and
+    every submission the overrides name is in the folder (checks are known later)."""
+    path = options.overrides or out / OVERRIDES_FILE
+    missing = sorted(set(load_overrides(path)) - set(names))
+    if missing:
+        raise OverrideError(
+            f"{path}: not in the submissions folder: {', '.join(repr(m) for m in missing)}"
+        )
+    if options.submitted_at is not None:
+        read_times_csv(options.submitted_at)
 
 
 def _submission_times(out: Path, csv_path: Path | None, names: set[str]) -> dict:

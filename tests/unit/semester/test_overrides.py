@@ -145,3 +145,15 @@ def test_validation_names_every_problem_at_once(graded_out, exp_decay, tmp_path)
     with pytest.raises(OverrideError) as raised:
         validate(load_overrides(path), entries, exp_decay.max_score, path)
     assert '"a" is not' in str(raised.value) and '"b" is not' in str(raised.value)
+
+
+def test_grade_stops_before_any_kernel_on_a_wrong_override(tmp_path, capsys):
+    from tests import notebooks as nbs
+
+    folder, out = tmp_path / "in", tmp_path / "out"
+    nbs.write_notebook(nbs.homework(), folder / "kim_101_1_hw.ipynb")
+    out.mkdir()
+    (out / "overrides.toml").write_text('[submissions."kim_101_1_hw.ipynbb"]\ntotal = 1\n')
+    assert main(["grade", str(folder), "--out", str(out)]) == 2
+    assert "not in the submissions folder: 'kim_101_1_hw.ipynbb'" in capsys.readouterr().err
+    assert not (out / "results.json").exists()  # nothing was graded
