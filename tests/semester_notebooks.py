@@ -162,6 +162,15 @@ HISTORY = "<keras.callbacks.History at 0x7f06011c7c40>"
 WEIGHTS = "[array([[2.126046 ],\n        [4.2351737]], dtype=float32)]"
 
 
+# two students' own plots after the lecture's cells with the same seed
+SEEDED_PLOTS = (
+    "plt.plot(x, y, 'o', ms=2)\nplt.plot(x, (X@net.weights).reshape(-1), 'r-', label='seeded fit')"
+    "\nplt.legend()",
+    "fig, ax = plt.subplots(figsize=(5, 3))\nax.scatter(x, y.ravel(), s=5, color='gray')\n"
+    "ax.plot(x, X @ net.get_weights()[0], 'b--')\nax.set_title('beta with tf.random.set_seed')",
+)
+
+
 def seeded(cells: list[str], seed: int = 43052) -> list[str]:
     """The same solution with TensorFlow's seed set after the imports."""
     return [cells[0] + f"\ntf.random.set_seed({seed})", *cells[1:]]

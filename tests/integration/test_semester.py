@@ -82,7 +82,8 @@ def test_both_copied_pairs_are_found_and_the_seeded_pair_is_not(batch):
     outputs = pairs[("42_saved_outputs.ipynb", "43_copied_outputs.ipynb")]
     assert "outputs" in outputs["reasons"]
     assert ("44_seeded_a.ipynb", "45_seeded_b.ipynb") not in pairs
-    # ...although the seed gave both the very same start in their real kernels
+    # ...although the seed gave both the very same start in their real kernels, and they
+    # saved the same printed weights
     starts = [
         random_looking_starts(load_facts(batch["out"] / "submissions" / n / "facts.json").fits)
         for n in ("44_seeded_a.ipynb", "45_seeded_b.ipynb")
@@ -95,7 +96,12 @@ def test_both_copied_pairs_are_found_and_the_seeded_pair_is_not(batch):
         assert batch["by_name"][name]["score"] == 100.0, batch["by_name"][name]["messages"]
 
 
-SEMESTER_HONEST = ("40_own_solution.ipynb", "41_disguised_copy.ipynb", "44_seeded_a.ipynb")
+SEMESTER_HONEST = (
+    "40_own_solution.ipynb",
+    "41_disguised_copy.ipynb",
+    "44_seeded_a.ipynb",
+    "45_seeded_b.ipynb",
+)
 
 
 def test_rejudge_reproduces_the_batch_without_a_kernel(batch, out_copy):
