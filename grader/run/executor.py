@@ -23,11 +23,19 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from grader.probe import PROBE_PATH
-from grader.run.kernel import OwnInterpreterKernelManager, kernel_environment, kill_process_group
-from grader.run.pool import pool_active
-from grader.run.sandbox import SandboxPolicy, plan, sandboxed_argv
+from grader.run.kernel import (
+    KERNEL_ARGV,
+    OwnInterpreterKernelManager,
+    empty_namespace,
+    kernel_environment,
+    kernel_namespace,
+    kill_process_group,
+)
+from grader.run.pool import KernelSource, PlainSource
+from grader.run.sandbox import SandboxPolicy, close_box, open_box, plan
 
 FINISH_TIMEOUT_S = 30
+REAP_TIMEOUT_S = 10
 RESPONSE_TIMEOUT_S = 10
 MAX_OUTPUT_BYTES_PER_CELL = 1024 * 1024
 TRUNCATION_NOTE = "\n[output truncated by the grader: this cell printed more than {limit} bytes]\n"
@@ -156,8 +164,11 @@ class CappedNotebookClient(NotebookClient):
 class _Run:
     """The state of one notebook's execution."""
 
-    def __init__(self, nb: nbformat.NotebookNode, workdir: Path, limits: Limits):
+    def __init__(
+        self, nb: nbformat.NotebookNode, workdir: Path, limits: Limits, source: KernelSource
+    ):
         self.limits = limits
+        self.source = source
         self.secret = secrets.token_hex(16)
         # workdir holds what only the grader sees (journal, kernel log); workdir/box is
         # all the kernel sees of this submission: its working folder and its sockets.
@@ -175,6 +186,7 @@ class _Run:
         self.deadline = 0.0
         self.current_cell_timeout: float | None = None
         self.process = None
+        self.namespace: str | None = None  # the kernel's PID namespace
 
     def _kernel_manager(self) -> OwnInterpreterKernelManager:
         """A kernel manager talking over unix sockets in the box (no TCP: the kernel may
@@ -185,15 +197,8 @@ class _Run:
             ip=str(self.box / "ipc"),
             connection_file=str(self.box / "connection.json"),
         )
-        if pool_active():
-            manager.provisioner_name = "grader-fork"
-            manager.sandbox_request = plan(
-                self.limits.sandbox, self.box, self.workdir.parent
-            ).as_request()
-        else:
-            manager.wrap_argv = lambda argv: sandboxed_argv(
-                argv, self.limits.sandbox, self.box, self.workdir.parent, self.cwd
-            )
+        sandbox = plan(self.limits.sandbox, self.box, self.cwd)
+        manager.spec_fields = self.source.kernel_spec_fields(list(KERNEL_ARGV), sandbox)
         return manager
 
     def _timeout_for(self, cell) -> int:
@@ -227,6 +232,7 @@ class _Run:
         status, reason, pid = "completed", None, None
         kernel_log = (self.workdir / "kernel.log").open("ab")
         try:
+            open_box(self.box)
             # pass_fds: only this kernel inherits its journal's descriptor
             await client.async_start_new_kernel(
                 cwd=str(self.cwd),
@@ -237,11 +243,13 @@ class _Run:
             )
             self.process = getattr(getattr(client.km, "provisioner", None), "process", None)
             pid = getattr(self.process, "pid", None)
+            self.namespace = kernel_namespace(pid)
             # No heartbeat channel: aliveness comes from the process itself, and a heartbeat
             # thread whose socket the student's code broke would hang the cleanup.
             client.kc = client.km.client()
             await ensure_async(client.kc.start_channels(hb=False))
             await client.kc.wait_for_ready(timeout=STARTUP_TIMEOUT_S)
+            close_box(self.box)
             client.kc.allow_stdin = False
             async with client.async_setup_kernel():
                 status, reason = await self._execute_all(client)
@@ -258,6 +266,7 @@ class _Run:
                 status, reason = "failed", f"the kernel could not be run: {exc}"
         finally:
             kill_process_group(pid)
+            await self._reaped()
             kernel_log.close()
             os.close(journal_fd)
         cells = tuple(
@@ -281,6 +290,19 @@ class _Run:
             time.monotonic() - started,
             executed,
         )
+
+    async def _reaped(self) -> None:
+        """Wait until the kernel's waiter is gone: it exits only once its namespace's
+        init is dead, and the init's death takes every process of the submission with it,
+        so a finished submission has no process left."""
+        if self.process is None:
+            return
+        try:
+            await asyncio.to_thread(self.process.wait, REAP_TIMEOUT_S)
+        except Exception:  # noqa: BLE001 - a waiter that will not die is killed again
+            kill_process_group(getattr(self.process, "pid", None))
+        if self.namespace is not None:
+            await asyncio.to_thread(empty_namespace, self.namespace, REAP_TIMEOUT_S)
 
     async def _execute_all(self, client: NotebookClient) -> tuple[str, str | None]:
         # A send to a kernel whose sockets the student's code broke would block the whole
@@ -368,15 +390,20 @@ class _Run:
         return f"the kernel died{where}{how}"
 
 
-def execute_notebook(nb: nbformat.NotebookNode, workdir: Path, limits: Limits) -> Execution:
-    """Run ``nb`` in a fresh kernel whose working folder is ``workdir/cwd``."""
-    return asyncio.run(execute_notebook_async(nb, workdir, limits))
+def execute_notebook(
+    nb: nbformat.NotebookNode, workdir: Path, limits: Limits, source: KernelSource | None = None
+) -> Execution:
+    """Run ``nb`` in a fresh kernel whose working folder is ``workdir/box/cwd``."""
+    return asyncio.run(execute_notebook_async(nb, workdir, limits, source))
 
 
 async def execute_notebook_async(
-    nb: nbformat.NotebookNode, workdir: Path, limits: Limits
+    nb: nbformat.NotebookNode,
+    workdir: Path,
+    limits: Limits,
+    source: KernelSource | None = None,
 ) -> Execution:
-    return await _Run(nb, workdir, limits).run()
+    return await _Run(nb, workdir, limits, source or PlainSource()).run()
 
 
 def copy_into(source: Path, cwd: Path) -> None:
