@@ -472,6 +472,12 @@ def cmd_rejudge(args: argparse.Namespace) -> int:
     )
     if rejudged.carried:
         print(f"kept as they were (no facts): {', '.join(rejudged.carried)}")
+    if rejudged.edited:
+        print(
+            "warning: not judged again, changed on disk since grading (grade them again "
+            "with --force): " + "; ".join(rejudged.edited),
+            file=sys.stderr,
+        )
     if rejudged.approximate:
         print(
             "no run.json (graded by an older grader), run summary rebuilt from result.json: "

@@ -12,12 +12,23 @@ from pathlib import Path
 
 from grader.api import judge_facts
 from grader.assignment import Assignment
-from grader.facts import load_facts
+from grader.facts import facts_from_records
+from grader.integrity import seal
 from grader.result import results_document, write_json_atomic
 from grader.semester import RejudgeError
 from grader.semester.adjust import automatic
 from grader.semester.finish import submission_folder
-from grader.semester.run_record import load_run_record, record_from_result
+from grader.semester.run_record import (
+    EditedOnDisk,
+    load_run_record,
+    record_from_result,
+    verified_text,
+)
+
+
+def facts_from_text(text: str):
+    """Facts saved by ``save_facts``, validated again against the schema."""
+    return facts_from_records(json.loads(text)["records"], secret=None)
 
 
 @dataclass(frozen=True)
@@ -56,6 +67,7 @@ class Rejudged:
     carried: tuple[str, ...]  # without facts (invalid, internal errors): kept as they were
     approximate: tuple[str, ...]  # without run.json: run summary rebuilt from result.json
     seconds: float
+    edited: tuple[str, ...] = ()  # facts or run record changed on disk: kept, grade again
 
 
 def _changes(old: dict, new: dict) -> Change | None:
@@ -91,7 +103,7 @@ def rejudge_folder(out: Path, assignment: Assignment, lang: str | None = None) -
     except (OSError, ValueError) as error:
         raise RejudgeError(f"{path}: cannot be read ({error})") from None
     started = time.perf_counter()
-    results, changes, carried, approximate = [], [], [], []
+    results, changes, carried, approximate, edited = [], [], [], [], []
     for old in (automatic(e) for e in previous["submissions"]):
         name = old["submission"]
         folder = submission_folder(out, name)
@@ -101,13 +113,19 @@ def rejudge_folder(out: Path, assignment: Assignment, lang: str | None = None) -
             new = {**old, "max_score": assignment.max_score, "assignment_digest": assignment.digest}
             results.append(new)
             continue
-        record = load_run_record(folder)
+        try:
+            record = load_run_record(folder)
+            facts = facts_from_text(verified_text(facts_path))
+        except EditedOnDisk as error:
+            edited.append(f"{name} ({error})")
+            results.append(old)
+            continue
         if record is None:
             approximate.append(name)
             record = record_from_result(old)
         result = judge_facts(
             name,
-            load_facts(facts_path),
+            facts,
             record.run,
             assignment,
             lang or old.get("lang", "ko"),
@@ -118,6 +136,7 @@ def rejudge_folder(out: Path, assignment: Assignment, lang: str | None = None) -
         )
         new = result.to_json()
         write_json_atomic(folder / "result.json", new)
+        seal(folder / "result.json")
         results.append(new)
         change = _changes(old, new)
         if change is not None:
@@ -130,4 +149,5 @@ def rejudge_folder(out: Path, assignment: Assignment, lang: str | None = None) -
         tuple(carried),
         tuple(approximate),
         time.perf_counter() - started,
+        tuple(edited),
     )

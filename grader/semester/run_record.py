@@ -9,9 +9,10 @@ time the run took.  Nothing here is read from the kernel: it is the grader's own
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from grader.integrity import SEAL_SUFFIX, seal, verified_bytes
 from grader.judge.base import RunSummary
 from grader.result import FailedCell, write_json_atomic
 
@@ -29,6 +30,8 @@ class RunRecord:
 
 
 def save_run_record(folder: Path, record: RunRecord) -> Path:
+    """Write run.json beside facts.json and seal both (``grader.integrity``): what
+    ``rejudge`` reads must be what the grader wrote."""
     path = folder / RUN_RECORD
     write_json_atomic(
         path,
@@ -41,19 +44,36 @@ def save_run_record(folder: Path, record: RunRecord) -> Path:
             "seconds": round(record.seconds, 3),
         },
     )
+    seal(path)
+    if (folder / "facts.json").is_file():
+        seal(folder / "facts.json")
     return path
 
 
 def _run_summary(spec: dict) -> RunSummary:
-    return RunSummary(
-        status=str(spec["status"]),
-        reason=spec.get("reason"),
-        failed_cells=tuple((int(n), str(e), str(v)) for n, e, v in spec.get("failed_cells", ())),
-        notebook_timeout_s=float(spec["notebook_timeout_s"]),
-        cell_numbers=tuple(int(n) for n in spec.get("cell_numbers", ())),
-        memory_limit_bytes=int(spec.get("memory_limit_bytes", 0)),
-        truncated_cells=tuple(int(n) for n in spec.get("truncated_cells", ())),
+    known = {f.name for f in fields(RunSummary)}
+    values = {k: v for k, v in spec.items() if k in known}
+    values["failed_cells"] = tuple(
+        (int(n), str(e), str(v)) for n, e, v in values.get("failed_cells", ())
     )
+    for name in ("cell_numbers", "truncated_cells"):
+        values[name] = tuple(int(n) for n in values.get(name, ()))
+    return RunSummary(**values)
+
+
+class EditedOnDisk(ValueError):
+    """A sealed file no longer matches its seal."""
+
+
+def verified_text(path: Path) -> str:
+    """The text of a file the grader wrote; a file whose seal is there but does not hold
+    was edited on disk and is refused (files from before seals have none)."""
+    if not path.with_name(path.name + SEAL_SUFFIX).is_file():
+        return path.read_text("utf-8")
+    content = verified_bytes(path)
+    if content is None:
+        raise EditedOnDisk(f"{path.name} was changed after the grader wrote it")
+    return content.decode("utf-8")
 
 
 def load_run_record(folder: Path) -> RunRecord | None:
@@ -62,7 +82,7 @@ def load_run_record(folder: Path) -> RunRecord | None:
     path = folder / RUN_RECORD
     if not path.is_file():
         return None
-    spec = json.loads(path.read_text("utf-8"))
+    spec = json.loads(verified_text(path))
     return RunRecord(
         run=_run_summary(spec["run"]),
         status=str(spec["status"]),

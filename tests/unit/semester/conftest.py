@@ -12,6 +12,7 @@ import pytest
 from grader.api import judge_facts, unscored_result
 from grader.batch import submission_dir
 from grader.facts import load_facts
+from grader.integrity import seal
 from grader.judge import RunSummary
 from grader.report.html import write_student_report
 from grader.result import results_document, write_json_atomic
@@ -42,6 +43,7 @@ def build_out(out: Path, assignment, lang: str = "en") -> Path:
         )
         save_run_record(folder, RunRecord(RUN, "graded", (), sha, 0.9))
         write_json_atomic(folder / "result.json", result.to_json())
+        seal(folder / "result.json")
         write_student_report(
             result, assignment, folder / "report.html", lang, folder / "facts.json"
         )
@@ -51,6 +53,12 @@ def build_out(out: Path, assignment, lang: str = "en") -> Path:
     results.append(invalid.to_json())
     write_json_atomic(out / "results.json", results_document(assignment.name, results))
     return out
+
+
+@pytest.fixture(autouse=True)
+def _state_dir(tmp_path, monkeypatch):
+    """The seals' key in the test's own folder, not in the home folder."""
+    monkeypatch.setenv("GRADER_STATE_DIR", str(tmp_path / "state"))
 
 
 @pytest.fixture

@@ -101,3 +101,23 @@ def test_a_folder_graded_before_run_records_is_rejudged_from_its_results(graded_
     assert main(["rejudge", str(graded_out)]) == 0
     assert scores(graded_out) == before
     assert "run summary rebuilt from result.json: kim_101_1_hw.ipynb" in capsys.readouterr().out
+
+
+def test_rejudged_results_are_sealed_so_grade_reuses_them(graded_out, tmp_path):
+    from grader.assignment import load_assignment
+    from grader.batch import reusable_result
+
+    changed = assignment_copy(tmp_path, lambda t: t.replace("beta = 30", "beta = 40"))
+    assert main(["rejudge", str(graded_out), "--assignment", str(changed)]) == 0
+    notebook = tmp_path / "kim_101_1_hw.ipynb"
+    notebook.write_bytes(b"kim_101_1_hw.ipynb")  # the digest the fixture's result records
+    reused = reusable_result(notebook, graded_out, load_assignment(changed), "en")
+    assert reused is not None and reused["max_score"] == 110.0  # no kernel on the next grade
+
+
+def test_facts_edited_on_disk_are_not_judged_again(graded_out, capsys):
+    facts = graded_out / "submissions" / "choi_404_4_hw.ipynb" / "facts.json"
+    facts.write_text(facts.read_text("utf-8") + " ", "utf-8")  # any change at all
+    assert main(["rejudge", str(graded_out)]) == 0
+    err = capsys.readouterr().err
+    assert "changed on disk since grading" in err and "choi_404_4_hw.ipynb" in err
