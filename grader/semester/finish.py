@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.assignment import Assignment
-from grader.facts import load_facts
 from grader.judge.base import CheckResult
 from grader.result import FailedCell, Result, results_document, write_json_atomic
 from grader.semester import similarity
@@ -144,7 +143,7 @@ def _similarity(out: Path, names: list[str]) -> int:
         fingerprint = json.loads(fingerprint_path.read_text("utf-8"))
         starts: tuple[str, ...] = ()
         if (folder / "facts.json").is_file():
-            starts = similarity.random_looking_starts(list(load_facts(folder / "facts.json").fits))
+            starts = similarity.starts_in_facts(folder / "facts.json")
         submissions.append(similarity.Submission(name, fingerprint, starts))
     pairs, limit = similarity.find_pairs(submissions)
     similarity.write_report(out, pairs, limit, len(submissions), missing)
@@ -180,17 +179,24 @@ def finish(
         final.setdefault(key, value)
     write_json_atomic(out / "results.json", final)
     pairs = _similarity(out, sorted(entries))
-    before = {
-        e["submission"]: e.get("adjustments") for e in (previous or {}).get("submissions", ())
-    }
+    before = {e["submission"]: e for e in (previous or {}).get("submissions", ())}
     pages = 0
     for entry in final["submissions"]:
         name = entry["submission"]
-        # a page written by this run's batch knows nothing of adjustments: rewrite every
-        # page that has or had some
-        if rerender_all or entry.get("adjustments") or before.get(name):
+        if rerender_all or _page_is_stale(entry, before.get(name)):
             pages += _write_page(out, entry, assignment)
     return Finished(final, pairs, without_time, pages)
+
+
+def _page_is_stale(entry: dict, previous: dict | None) -> bool:
+    """A page shows its adjustments: rewrite it when they changed, or when the batch
+    just wrote it anew (its automatic result changed) and it has some."""
+    had = (previous or {}).get("adjustments")
+    if entry.get("adjustments") != had:
+        return True
+    if not had:
+        return False
+    return previous is None or automatic(previous) != automatic(entry)
 
 
 def _write_page(out: Path, entry: dict, assignment: Assignment) -> int:
