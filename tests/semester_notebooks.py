@@ -171,9 +171,14 @@ SEEDED_PLOTS = (
 )
 
 
-def seeded(cells: list[str], seed: int = 43052) -> list[str]:
-    """The same solution with TensorFlow's seed set after the imports."""
-    return [cells[0] + f"\ntf.random.set_seed({seed})", *cells[1:]]
+def seeded(cells: list[str], seed: int = 43052, call: str = "tf.random.set_seed") -> list[str]:
+    """The same solution with a seed set after the imports (the course's habit:
+    ``tf.random.set_seed(43052)``; ``tf.keras.utils.set_random_seed`` also fixes the
+    initial weights in today's Keras)."""
+    return [cells[0] + f"\n{call}({seed})", *cells[1:]]
+
+
+KERAS_SEED = "tf.keras.utils.set_random_seed"
 
 
 def renamed_without_comments(cells: list[str], mapping: dict[str, str]) -> list[str]:

@@ -59,8 +59,9 @@ TEXT = {
         "code_similarity": "코드 유사도",
         "identical_outputs": "같은 출력",
         "same_start": "같은 초기 가중치",
-        "seed_explains": "두 노트북 모두 같은 시드({seeds})를 쓰므로 같은 초기값과 출력은 "
+        "seed_explains": "두 노트북 모두 같은 시드({seeds})를 쓰므로 같은 학습 출력은 "
         "예상되는 일이며 근거가 되지 않습니다.",
+        "seed_explains_start": "채점기에서 기록된 같은 초기 가중치도 이 시드로 설명됩니다.",
         "reason_needs_review": "검토 필요",
         "reason_similar": "비슷한 제출",
         "reason_status": "상태",
@@ -108,8 +109,9 @@ TEXT = {
         "code_similarity": "code similarity",
         "identical_outputs": "identical outputs",
         "same_start": "same starting weights",
-        "seed_explains": "Both notebooks set the same seed ({seeds}): the same start and "
+        "seed_explains": "Both notebooks set the same seed ({seeds}): the same training "
         "outputs are expected and prove nothing.",
+        "seed_explains_start": "The same start recorded by the grader is explained by it too.",
         "reason_needs_review": "needs review",
         "reason_similar": "similar to",
         "reason_status": "status",

@@ -16,8 +16,10 @@ Signals, each cheap for a class of thousands (no all-pairs work):
   (hand-set round values such as the lecture's (−5, 10) do not count).
 
 Where both notebooks give TensorFlow the same seed (``tf.random.set_seed(43052)``), the
-same start and the same training outputs are expected; they are shown as explained by
-the seed and do not make a pair on their own.
+same training outputs saved in their files are expected; they are shown as explained by
+the seed and do not make a pair on their own.  The same start in the grader's own
+kernels is explained only by a seed that fixes it there (``keras.utils.
+set_random_seed``; see ``fingerprint.START_SEED_CALLS``).
 """
 
 from __future__ import annotations
@@ -72,7 +74,13 @@ class Submission:
 
     @property
     def seeds(self) -> frozenset[int]:
+        """Seeds that explain the same saved outputs (made wherever the student ran)."""
         return frozenset(self.fingerprint.get("seeds", ()))
+
+    @property
+    def start_seeds(self) -> frozenset[int]:
+        """Seeds that explain the same start in the grader's own kernels."""
+        return frozenset(self.fingerprint.get("start_seeds", ()))
 
 
 @dataclass
@@ -85,6 +93,7 @@ class Pair:
     outputs: list[dict] = field(default_factory=list)
     starts: list[str] = field(default_factory=list)
     common_seeds: list[int] = field(default_factory=list)
+    common_start_seeds: list[int] = field(default_factory=list)
     cells: list[dict] = field(default_factory=list)
 
     @property
@@ -102,7 +111,7 @@ class Pair:
             found.append("code")
         if self.unexplained_outputs:
             found.append("outputs")
-        if self.starts and not self.seed_explains:
+        if self.starts and not self.common_start_seeds:
             found.append("start")
         return found
 
@@ -117,6 +126,7 @@ class Pair:
             "identical_outputs": self.outputs,
             "same_starts": self.starts,
             "common_seeds": self.common_seeds,
+            "common_start_seeds": self.common_start_seeds,
             "explained_by_seed": self.seed_explains,
             "cells": self.cells,
         }
@@ -207,8 +217,13 @@ def find_pairs(submissions: list[Submission]) -> tuple[list[Pair], int]:
 
     def pair(key: tuple[str, str]) -> Pair:
         if key not in pairs:
-            seeds = sorted(by_name[key[0]].seeds & by_name[key[1]].seeds)
-            pairs[key] = Pair(key[0], key[1], common_seeds=seeds)
+            a, b = by_name[key[0]], by_name[key[1]]
+            pairs[key] = Pair(
+                key[0],
+                key[1],
+                common_seeds=sorted(a.seeds & b.seeds),
+                common_start_seeds=sorted(a.start_seeds & b.start_seeds),
+            )
         return pairs[key]
 
     for a, b in _code_candidates(rare):

@@ -53,10 +53,12 @@ SEMESTER = {
     "42_saved_outputs.ipynb": sn.notebook(sn.honest(3), _SAVED),
     "43_copied_outputs.ipynb": sn.notebook(sn.honest(4), _SAVED),
     "44_seeded_a.ipynb": sn.notebook(
-        sn.seeded(nbs.homework()[:4]) + [sn.SEEDED_PLOTS[0]], {3: [sn.result(sn.WEIGHTS)]}
+        sn.seeded(nbs.homework()[:4], call=sn.KERAS_SEED) + [sn.SEEDED_PLOTS[0]],
+        {3: [sn.result(sn.WEIGHTS)]},
     ),
     "45_seeded_b.ipynb": sn.notebook(
-        sn.seeded(nbs.homework()[:4]) + [sn.SEEDED_PLOTS[1]], {3: [sn.result(sn.WEIGHTS)]}
+        sn.seeded(nbs.homework()[:4], call=sn.KERAS_SEED) + [sn.SEEDED_PLOTS[1]],
+        {3: [sn.result(sn.WEIGHTS)]},
     ),
 }
 # made at run time: they name this run's listener port and folders
