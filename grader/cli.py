@@ -474,8 +474,8 @@ def cmd_rejudge(args: argparse.Namespace) -> int:
         print(f"kept as they were (no facts): {', '.join(rejudged.carried)}")
     if rejudged.edited:
         print(
-            "warning: not judged again, changed on disk since grading (grade them again "
-            "with --force): " + "; ".join(rejudged.edited),
+            "warning: not judged again, kept as they were (grade them again with --force): "
+            + "; ".join(rejudged.edited),
             file=sys.stderr,
         )
     if rejudged.approximate:

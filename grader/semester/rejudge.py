@@ -67,7 +67,8 @@ class Rejudged:
     carried: tuple[str, ...]  # without facts (invalid, internal errors): kept as they were
     approximate: tuple[str, ...]  # without run.json: run summary rebuilt from result.json
     seconds: float
-    edited: tuple[str, ...] = ()  # facts or run record changed on disk: kept, grade again
+    # kept as they were: facts or run record changed on disk, or the judge failed on them
+    edited: tuple[str, ...] = ()
 
 
 def _changes(old: dict, new: dict) -> Change | None:
@@ -108,7 +109,7 @@ def rejudge_folder(out: Path, assignment: Assignment, lang: str | None = None) -
         name = old["submission"]
         folder = submission_folder(out, name)
         facts_path = folder / "facts.json"
-        if not facts_path.is_file():
+        if not facts_path.is_file() or old.get("extras", {}).get("internal_error"):
             carried.append(name)
             new = {**old, "max_score": assignment.max_score, "assignment_digest": assignment.digest}
             results.append(new)
@@ -123,17 +124,22 @@ def rejudge_folder(out: Path, assignment: Assignment, lang: str | None = None) -
         if record is None:
             approximate.append(name)
             record = record_from_result(old)
-        result = judge_facts(
-            name,
-            facts,
-            record.run,
-            assignment,
-            lang or old.get("lang", "ko"),
-            record.status,
-            record.sha256 or old.get("sha256", ""),
-            record.failed_cells,
-            record.seconds,
-        )
+        try:
+            result = judge_facts(
+                name,
+                facts,
+                record.run,
+                assignment,
+                lang or old.get("lang", "ko"),
+                record.status,
+                record.sha256 or old.get("sha256", ""),
+                record.failed_cells,
+                record.seconds,
+            )
+        except Exception as error:  # noqa: BLE001 - one submission never stops the others
+            edited.append(f"{name} (internal grader error: {type(error).__name__}: {error})")
+            results.append(old)
+            continue
         new = result.to_json()
         write_json_atomic(folder / "result.json", new)
         seal(folder / "result.json")

@@ -120,4 +120,5 @@ def test_facts_edited_on_disk_are_not_judged_again(graded_out, capsys):
     facts.write_text(facts.read_text("utf-8") + " ", "utf-8")  # any change at all
     assert main(["rejudge", str(graded_out)]) == 0
     err = capsys.readouterr().err
-    assert "changed on disk since grading" in err and "choi_404_4_hw.ipynb" in err
+    assert "not judged again" in err and "choi_404_4_hw.ipynb" in err
+    assert "changed after the grader wrote it" in err
