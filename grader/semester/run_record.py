@@ -72,7 +72,10 @@ def verified_text(path: Path) -> str:
         return path.read_text("utf-8")
     content = verified_bytes(path)
     if content is None:
-        raise EditedOnDisk(f"{path.name} was changed after the grader wrote it")
+        raise EditedOnDisk(
+            f"{path.name} does not match its seal: changed on disk, or sealed with another "
+            "key (GRADER_STATE_DIR)"
+        )
     return content.decode("utf-8")
 
 

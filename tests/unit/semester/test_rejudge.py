@@ -121,4 +121,4 @@ def test_facts_edited_on_disk_are_not_judged_again(graded_out, capsys):
     assert main(["rejudge", str(graded_out)]) == 0
     err = capsys.readouterr().err
     assert "not judged again" in err and "choi_404_4_hw.ipynb" in err
-    assert "changed after the grader wrote it" in err
+    assert "facts.json does not match its seal" in err
