@@ -234,8 +234,10 @@ class Facts:
         return next((m for m in self.models if m.model == serial), None)
 
 
-def facts_from_records(records: list[dict], secret: str | None) -> Facts:
-    """Validate records and build Facts; records failing either test are counted, not used."""
+def facts_from_records(records: list[dict], secret: str | None, validated: bool = False) -> Facts:
+    """Validate records and build Facts; records failing either test are counted, not used.
+    ``validated``: the records were validated by this grader and sealed since (a stored
+    facts.json whose seal holds), so the schema is not checked again."""
     validator = _validator()
     kept, rejected = [], 0
     for record in records:
@@ -245,7 +247,7 @@ def facts_from_records(records: list[dict], secret: str | None) -> Facts:
         if secret is not None and record.get("secret") != secret:
             rejected += 1
             continue
-        if not validator.is_valid(record):
+        if not validated and not validator.is_valid(record):
             rejected += 1
             continue
         kept.append({k: v for k, v in record.items() if k != "secret"})

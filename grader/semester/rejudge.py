@@ -20,15 +20,20 @@ from grader.semester.adjust import automatic
 from grader.semester.finish import submission_folder
 from grader.semester.run_record import (
     EditedOnDisk,
+    is_sealed,
     load_run_record,
     record_from_result,
     verified_text,
 )
 
 
-def facts_from_text(text: str):
-    """Facts saved by ``save_facts``, validated again against the schema."""
-    return facts_from_records(json.loads(text)["records"], secret=None)
+def load_sealed_facts(path: Path):
+    """Facts saved by ``save_facts``: checked against the schema again unless their seal
+    holds (then this grader validated them itself; checking 2,000 again would take most
+    of a rejudge).  A seal that does not hold raises EditedOnDisk."""
+    sealed = is_sealed(path)
+    records = json.loads(verified_text(path))["records"]
+    return facts_from_records(records, secret=None, validated=sealed)
 
 
 @dataclass(frozen=True)
@@ -116,7 +121,7 @@ def rejudge_folder(out: Path, assignment: Assignment, lang: str | None = None) -
             continue
         try:
             record = load_run_record(folder)
-            facts = facts_from_text(verified_text(facts_path))
+            facts = load_sealed_facts(facts_path)
         except EditedOnDisk as error:
             edited.append(f"{name} ({error})")
             results.append(old)

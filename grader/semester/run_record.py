@@ -65,10 +65,14 @@ class EditedOnDisk(ValueError):
     """A sealed file no longer matches its seal."""
 
 
+def is_sealed(path: Path) -> bool:
+    return path.with_name(path.name + SEAL_SUFFIX).is_file()
+
+
 def verified_text(path: Path) -> str:
     """The text of a file the grader wrote; a file whose seal is there but does not hold
     was edited on disk and is refused (files from before seals have none)."""
-    if not path.with_name(path.name + SEAL_SUFFIX).is_file():
+    if not is_sealed(path):
         return path.read_text("utf-8")
     content = verified_bytes(path)
     if content is None:

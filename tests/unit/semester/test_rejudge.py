@@ -122,3 +122,15 @@ def test_facts_edited_on_disk_are_not_judged_again(graded_out, capsys):
     err = capsys.readouterr().err
     assert "not judged again" in err and "choi_404_4_hw.ipynb" in err
     assert "facts.json does not match its seal" in err
+
+
+def test_unsealed_facts_are_checked_against_the_schema_again(graded_out):
+    from grader.semester.rejudge import load_sealed_facts
+
+    facts = graded_out / "submissions" / "kim_101_1_hw.ipynb" / "facts.json"
+    assert load_sealed_facts(facts).rejected_records == 0
+    document = json.loads(facts.read_text("utf-8"))
+    document["records"][0]["kind"] = "forged"  # not a kind the schema knows
+    facts.write_text(json.dumps(document), "utf-8")
+    (graded_out / "submissions" / "kim_101_1_hw.ipynb" / "facts.json.seal").unlink()
+    assert load_sealed_facts(facts).rejected_records == 1
