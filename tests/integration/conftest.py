@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from tests import notebooks as nbs
+from tests import semester_notebooks as sn
 
 REPO = Path(__file__).resolve().parents[2]
-from tests import semester_notebooks as sn
 
 CELL_TIMEOUT_S = 10
 SUBMISSIONS = {
