@@ -151,7 +151,13 @@ def test_semester_workflow_scores_by_hand(batch, out_copy, tmp_path):
     canvas = {row[1]: float(row[5]) for row in rows[1:]}
     assert canvas["03"] == 90.0 and canvas["04"] == 70.0 and canvas["07"] == 75.0
     index = (out_copy / "index.html").read_text("utf-8")
-    assert index.count('class="pair"') >= 2
+    similar = index.split('class="pair"', 1)[1]
+    assert "40_own_solution.ipynb ↔ 41_disguised_copy.ipynb" in similar
+    assert "42_saved_outputs.ipynb ↔ 43_copied_outputs.ipynb" in similar
+    row = index.split("<td>04_model_scatter.ipynb</td>")[1].split("</tr>")[0]
+    assert "70" in row and "(자동 100)" in row  # the late penalty beside the automatic score
+    row = index.split("<td>07_not_converged.ipynb</td>")[1].split("</tr>")[0]
+    assert "75" in row and "(자동 50)" in row  # the override
 
 
 def test_overrides_survive_grade_without_force(batch, out_copy):
