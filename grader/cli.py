@@ -73,8 +73,16 @@ def _limits(args: argparse.Namespace, hidden: tuple[Path, ...] = ()) -> Limits:
         hidden_folders=tuple(p.resolve() for p in hidden),
     )
     print(isolation_summary(policy), file=sys.stderr)
+    from grader.run.output_cap import OutputCaps
+
     return Limits(
-        cell_timeout_s=args.cell_timeout, notebook_timeout_s=args.notebook_timeout, sandbox=policy
+        cell_timeout_s=args.cell_timeout,
+        notebook_timeout_s=args.notebook_timeout,
+        sandbox=policy,
+        output=OutputCaps(
+            per_cell_bytes=int(args.max_cell_output_mib * 1024**2),
+            per_notebook_bytes=int(args.max_notebook_output_mib * 1024**2),
+        ),
     )
 
 
@@ -151,6 +159,20 @@ def _add_limits(parser: argparse.ArgumentParser) -> None:
         "--allow-network",
         action="store_true",
         help="let student code reach the network (off by default)",
+    )
+    parser.add_argument(
+        "--max-cell-output-mib",
+        type=float,
+        default=1.0,
+        metavar="MIB",
+        help="output kept per cell, in MiB; the rest is dropped with a note (1)",
+    )
+    parser.add_argument(
+        "--max-notebook-output-mib",
+        type=float,
+        default=32.0,
+        metavar="MIB",
+        help="output kept per notebook, all cells together, in MiB (32)",
     )
 
 
@@ -346,7 +368,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     )
     previous = previous_document(args.out)
     document = grade_folder(args.folder, args.out, assignment, options, Progress())
-    write_fingerprints(args.folder, args.out, [s["submission"] for s in document["submissions"]])
+    write_fingerprints(submissions, args.out)
     document = _finish(args, args.out, document, assignment, previous)
     written = export_all(args.format, document, args.out, assignment, _export_options(args))
     submissions = document["submissions"]

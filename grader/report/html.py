@@ -9,6 +9,7 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from grader.assignment import Assignment
+from grader.names import folder_name
 from grader.reference import reference_for
 from grader.report import figures
 from grader.result import Result
@@ -19,10 +20,13 @@ _ENV = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+_ENV.filters["folder"] = folder_name  # a submission's folder under OUT/submissions
 
 TEXT = {
     "ko": {
         "score": "점수",
+        "needs_review": "교수자 확인 필요",
+        "review_withheld": "keras, trained, beta 점수는 교수자가 확인할 때까지 보류됩니다.",
         "checks": "채점 항목",
         "status": "상태",
         "beta": "β",
@@ -73,6 +77,8 @@ TEXT = {
     },
     "en": {
         "score": "Score",
+        "needs_review": "Needs review",
+        "review_withheld": "the keras, trained and beta points wait for an instructor.",
         "checks": "Checks",
         "status": "Status",
         "beta": "β",
