@@ -377,8 +377,8 @@ def facts_from_records(
     """Validate records and build Facts; records failing either test are counted, not
     used.  Past ``deadline`` (time.monotonic()) the rest is left unread, and the cap
     "facts_seconds" is named in the facts.  ``validated``: the records were validated by
-    this grader and sealed since (a stored facts.json whose seal holds), so the schema
-    is not checked again."""
+    this grader and sealed since (a stored facts.json whose seal holds), so the schema is
+    not checked again."""
     validator = _validator()
     kept, rejected, caps = [], 0, []
     for record in records:
