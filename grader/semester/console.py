@@ -11,6 +11,7 @@ from pathlib import Path
 from grader.semester.finish import Finished
 from grader.semester.rejudge import Rejudged
 
+MAX_LINES = 60  # of each list; results.json has them all
 # the files each exporter writes, so that rejudge rewrites every format OUT already holds
 FORMAT_FILES = {"html": "index.html", "csv": "grades.csv", "gradescope": "gradescope"}
 
@@ -70,8 +71,9 @@ def report_rejudged(rejudged: Rejudged, previous: dict | None, document: dict) -
         )
     moved = sum(c.old_score != c.new_score for c in rejudged.changes)
     print(f"judged otherwise: {len(rejudged.changes)} ({moved} automatic score(s) changed)")
-    for change in rejudged.changes:
+    for change in rejudged.changes[:MAX_LINES]:
         print(f"  {change.describe()}")
+    _more(len(rejudged.changes))
     old_final = {e["submission"]: e["score"] for e in (previous or {}).get("submissions", ())}
     finals = [
         (e["submission"], old_final[e["submission"]], e["score"])
@@ -79,8 +81,14 @@ def report_rejudged(rejudged: Rejudged, previous: dict | None, document: dict) -
         if e["submission"] in old_final and old_final[e["submission"]] != e["score"]
     ]
     print(f"final scores (with overrides and late penalties) changed: {len(finals)}")
-    for name, old, new in finals:
+    for name, old, new in finals[:MAX_LINES]:
         print(f"  {name}: {old:g} → {new:g}")
+    _more(len(finals))
+
+
+def _more(count: int) -> None:
+    if count > MAX_LINES:
+        print(f"  ... and {count - MAX_LINES} more (results.json, grades.csv)")
 
 
 def documents_language(document: dict, chosen: str | None) -> str:
