@@ -256,7 +256,10 @@ async def grade_notebook_async(
         time.monotonic() - started,
     )
     if facts_dir is not None:  # beside facts.json: what `grader rejudge` needs
-        save_run_record(facts_dir, RunRecord(run, result.status, failed, sha256, result.seconds))
+        record = RunRecord(
+            run, result.status, failed, sha256, result.seconds, facts.rejected_records, facts.caps
+        )
+        save_run_record(facts_dir, record)
     return result
 
 

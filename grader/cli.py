@@ -325,53 +325,23 @@ def _export_options(args: argparse.Namespace, lang: str | None = None):
     return options
 
 
-def _previous_document(out: Path) -> dict | None:
-    import json
-
-    try:
-        return json.loads((out / "results.json").read_text("utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
 def _finish(args, out: Path, document: dict, assignment, previous, rerender_all=False):
-    """The semester's step (overrides, late policy, similarity); its summary on stderr."""
-    from grader.report.exporters import canvas_column, canvas_column_has_id
+    """The semester's step (overrides, late policy, similarity), its summary on stderr."""
+    from grader.report.exporters import canvas_column
+    from grader.semester.console import report_finished
     from grader.semester.finish import SemesterOptions, finish
 
-    finished = finish(
-        out,
-        document,
-        assignment,
-        SemesterOptions(args.overrides, args.submitted_at),
-        previous,
-        rerender_all,
-    )
-    adjusted = sum("adjustments" in e for e in finished.document["submissions"])
-    print(
-        f"adjusted: {adjusted}  similar pairs: {finished.pairs} (similarity.csv)", file=sys.stderr
-    )
-    if finished.without_time:
-        print(
-            f"warning: the late policy applies but {len(finished.without_time)} submission(s) "
-            "have no known submission time (treated as on time; give --submitted-at)",
-            file=sys.stderr,
-        )
-    if "canvas" in (args.format or []):
-        column = canvas_column(assignment, _export_options(args))
-        if not canvas_column_has_id(column):
-            print(
-                f"warning: Canvas column {column!r} has no assignment id: Canvas will create "
-                "a new assignment; give --canvas-column 'Name (id)' or [canvas] in the "
-                "assignment file",
-                file=sys.stderr,
-            )
+    options = SemesterOptions(args.overrides, args.submitted_at)
+    finished = finish(out, document, assignment, options, previous, rerender_all)
+    column = canvas_column(assignment, _export_options(args))
+    report_finished(finished, column if "canvas" in (args.format or []) else None)
     return finished.document
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
     from grader.batch import BatchOptions, find_submissions, grade_folder
     from grader.report import export_all
+    from grader.semester.console import previous_document
     from grader.semester.finish import SemesterOptions, check_inputs, write_fingerprints
 
     if not args.folder.is_dir():
@@ -396,9 +366,9 @@ def cmd_grade(args: argparse.Namespace) -> int:
     options = BatchOptions(
         jobs=args.jobs, limits=limits, lang=args.lang, force=args.force, pool=not args.no_pool
     )
-    previous = _previous_document(args.out)
+    previous = previous_document(args.out)
     document = grade_folder(args.folder, args.out, assignment, options, Progress())
-    write_fingerprints(args.folder, args.out, [s["submission"] for s in document["submissions"]])
+    write_fingerprints(submissions, args.out)
     document = _finish(args, args.out, document, assignment, previous)
     written = export_all(args.format, document, args.out, assignment, _export_options(args))
     submissions = document["submissions"]
@@ -464,60 +434,20 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _formats_in(out: Path) -> list[str]:
-    """The formats an output folder already holds, so that rejudge rewrites them all."""
-    present = {
-        "html": out / "index.html",
-        "csv": out / "grades.csv",
-        "gradescope": out / "gradescope",
-        "canvas": out / "canvas.csv",
-    }
-    return [name for name, path in present.items() if path.exists()]
-
-
 def cmd_rejudge(args: argparse.Namespace) -> int:
     from grader.report import export_all
+    from grader.semester import console
     from grader.semester.rejudge import rejudge_folder
 
     assignment = load_assignment(args.assignment)
-    previous = _previous_document(args.out)
+    previous = console.previous_document(args.out)
     rejudged = rejudge_folder(args.out, assignment, args.lang)
-    args.format = list(dict.fromkeys([*(args.format or []), *_formats_in(args.out)] or ["html"]))
+    present = ["html", *console.formats_in(args.out)]  # the class page, and what OUT holds
+    args.format = list(dict.fromkeys([*(args.format or []), *present]))
     document = _finish(args, args.out, rejudged.document, assignment, previous, rerender_all=True)
-    langs = {e.get("lang", "ko") for e in document["submissions"]}
-    lang = args.lang or (langs.pop() if len(langs) == 1 else "ko")
+    lang = console.documents_language(document, args.lang)
     written = export_all(args.format, document, args.out, assignment, _export_options(args, lang))
-    each = 1000 * rejudged.seconds / max(rejudged.rejudged, 1)
-    print(
-        f"rejudged {rejudged.rejudged} submission(s) from their facts in "
-        f"{rejudged.seconds:.2f} s ({each:.1f} ms each), no kernel"
-    )
-    if rejudged.carried:
-        print(f"kept as they were (no facts): {', '.join(rejudged.carried)}")
-    if rejudged.edited:
-        print(
-            "warning: not judged again, kept as they were (grade them again with --force): "
-            + "; ".join(rejudged.edited),
-            file=sys.stderr,
-        )
-    if rejudged.approximate:
-        print(
-            "no run.json (graded by an older grader), run summary rebuilt from result.json: "
-            + ", ".join(rejudged.approximate)
-        )
-    old_final = {e["submission"]: e["score"] for e in (previous or {}).get("submissions", ())}
-    moved = sum(c.old_score != c.new_score for c in rejudged.changes)
-    print(f"judged otherwise: {len(rejudged.changes)} ({moved} automatic score(s) changed)")
-    for change in rejudged.changes:
-        print(f"  {change.describe()}")
-    finals = [
-        (e["submission"], old_final[e["submission"]], e["score"])
-        for e in document["submissions"]
-        if e["submission"] in old_final and old_final[e["submission"]] != e["score"]
-    ]
-    print(f"final scores (with overrides and late penalties) changed: {len(finals)}")
-    for name, old, new in finals:
-        print(f"  {name}: {old:g} → {new:g}")
+    console.report_rejudged(rejudged, previous, document)
     for path in written:
         print(f"written: {path}")
     return EXIT_OK

@@ -9,6 +9,7 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from grader.assignment import Assignment
+from grader.names import folder_name
 from grader.reference import reference_for
 from grader.report import figures
 from grader.result import Result
@@ -19,6 +20,7 @@ _ENV = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+_ENV.filters["folder"] = folder_name  # a submission's folder under OUT/submissions
 
 TEXT = {
     "ko": {

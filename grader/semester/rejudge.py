@@ -5,6 +5,7 @@ semester's adjustments and rewrites results.json, the pages and the exports."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import dataclass
@@ -129,6 +130,11 @@ def rejudge_folder(out: Path, assignment: Assignment, lang: str | None = None) -
         if record is None:
             approximate.append(name)
             record = record_from_result(old)
+        facts = dataclasses.replace(
+            facts,
+            rejected_records=facts.rejected_records + record.rejected_records,
+            caps=tuple(dict.fromkeys([*record.facts_caps, *facts.caps])),
+        )
         try:
             result = judge_facts(
                 name,
