@@ -162,6 +162,7 @@ def _run_summary(execution: Execution, limits: Limits) -> tuple[RunSummary, tupl
         tuple(c.index + 1 for c in execution.cells),
         limits.sandbox.memory_bytes,
         tuple(c.index + 1 for c in execution.cells if c.truncated),
+        limits.cell_timeout_s,
     )
     return summary, failed
 
@@ -178,14 +179,14 @@ async def grade_notebook_async(
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        return unscored_result(
-            path, assignment, lang, "invalid", f"cannot read the file: {exc.strerror}"
-        )
+        reason = assignment.message("invalid.unreadable", lang, error=exc.strerror or exc)
+        return unscored_result(path, assignment, lang, "invalid", reason)
     sha256 = hashlib.sha256(raw).hexdigest()
     try:
         loaded = load_notebook(path)
     except InvalidNotebook as exc:
-        return unscored_result(path, assignment, lang, "invalid", str(exc), sha256)
+        reason = assignment.message(exc.key, lang, **exc.params)
+        return unscored_result(path, assignment, lang, "invalid", reason, sha256)
     policy = limits.sandbox
     limits = dataclasses.replace(
         limits,

@@ -15,6 +15,23 @@ import numpy as np
 
 from grader.expressions import evaluate
 
+SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+class Number(float):
+    """A float that formats as usual but writes ``e`` notation as ×10ⁿ (6.5×10⁻⁷), so a
+    message reads the same in every language."""
+
+    def __format__(self, spec: str) -> str:
+        text = float.__format__(self, spec)
+        mantissa, e, exponent = text.partition("e")
+        if not e or not exponent.lstrip("+-").isdigit():
+            return text
+        return f"{mantissa}×10{str(int(exponent)).translate(SUPERSCRIPT)}"
+
+    def __str__(self) -> str:
+        return self.__format__("")
+
 
 def _data_root() -> Path:
     """``grader/_data`` in an installed wheel; the repository's top level in a checkout
@@ -91,7 +108,12 @@ class Assignment:
         template = table.get(key) or self.messages["en"].get(key)
         if template is None:
             raise AssignmentError(f"{self.name}: no message {key!r} in {lang}")
-        return template.format(**params)
+        return template.format(
+            **{
+                k: Number(v) if type(v) is not bool and isinstance(v, float) else v
+                for k, v in params.items()
+            }
+        )
 
     @property
     def max_score(self) -> float:

@@ -4,7 +4,7 @@ function registered in CHECKS and one test file."""
 
 from __future__ import annotations
 
-from grader.judge.base import Case, CheckResult, Outcome, RunSummary
+from grader.judge.base import Case, CheckResult, Outcome, Phrase, RunSummary
 from grader.judge.beta import check_beta
 from grader.judge.keras import check_keras
 from grader.judge.plot import check_plot_curve, check_plot_data
@@ -21,6 +21,16 @@ CHECKS = {
 }
 
 
+def localise(assignment, value, lang: str):
+    """Phrases in ``lang``; a list becomes its items (localised) joined by "; "; other
+    values stay as they are."""
+    if isinstance(value, Phrase):
+        return assignment.message(value.key, lang, **value.params)
+    if isinstance(value, list):
+        return "; ".join(str(localise(assignment, v, lang)) for v in value)
+    return value
+
+
 def judge(case: Case, lang: str = "ko") -> tuple[CheckResult, ...]:
     """Run every check the assignment lists, in its order, and score them."""
     results = []
@@ -34,7 +44,11 @@ def judge(case: Case, lang: str = "ko") -> tuple[CheckResult, ...]:
                 passed=outcome.passed,
                 points=max_points if outcome.passed else 0.0,
                 max_points=max_points,
-                message=case.assignment.message(outcome.key, lang, **outcome.params),
+                message=case.assignment.message(
+                    outcome.key,
+                    lang,
+                    **{k: localise(case.assignment, v, lang) for k, v in outcome.params.items()},
+                ),
                 key=outcome.key,
                 diagnosis=outcome.diagnosis,
                 params=outcome.params,
@@ -51,4 +65,14 @@ def total_score(case: Case, checks: tuple[CheckResult, ...]) -> float:
     return round(float(score), 6)
 
 
-__all__ = ["CHECKS", "Case", "CheckResult", "Outcome", "RunSummary", "judge", "total_score"]
+__all__ = [
+    "CHECKS",
+    "Case",
+    "CheckResult",
+    "Outcome",
+    "Phrase",
+    "RunSummary",
+    "judge",
+    "localise",
+    "total_score",
+]

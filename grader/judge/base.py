@@ -32,12 +32,22 @@ class RunSummary:
     cell_numbers: tuple[int, ...] = ()
     memory_limit_bytes: int = 0
     truncated_cells: tuple[int, ...] = ()  # cell numbers whose output was cut
+    cell_timeout_s: float = 0.0
 
     def cell_number(self, ordinal: int) -> int:
         """The notebook's cell number of the probe's ``ordinal``-th executed cell."""
         if 1 <= ordinal <= len(self.cell_numbers):
             return self.cell_numbers[ordinal - 1]
         return ordinal
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A part of a message that is a message of its own (``key`` in the assignment's
+    messages), put in the language of the message that holds it."""
+
+    key: str
+    params: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

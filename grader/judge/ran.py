@@ -1,6 +1,8 @@
 """ran: the notebook executed to its end; cells that raised are listed, free of charge."""
 
-from grader.judge.base import Case, Outcome
+from grader.judge.base import Case, Outcome, Phrase
+
+CELL_TIMEOUT_ENAME = "CellTimeoutError"
 
 
 def check_ran(case: Case) -> Outcome:
@@ -19,6 +21,11 @@ def check_ran(case: Case) -> Outcome:
             {"cells": ", ".join(memory), "limit": f"{run.memory_limit_bytes / 1024**3:g}"},
         )
     if run.failed_cells:
-        cells = "; ".join(f"[{n}] {ename}: {evalue[:80]}" for n, ename, evalue in run.failed_cells)
+        cells = [
+            Phrase("ran.cell_timed_out", {"cell": n, "limit": f"{run.cell_timeout_s:g}"})
+            if ename == CELL_TIMEOUT_ENAME and run.cell_timeout_s
+            else f"[{n}] {ename}: {evalue[:80]}"
+            for n, ename, evalue in run.failed_cells
+        ]
         return Outcome(True, "ran.ok_with_errors", {"count": len(run.failed_cells), "cells": cells})
     return Outcome(True, "ran.ok")

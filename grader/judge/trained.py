@@ -106,7 +106,9 @@ def assess_training(case: Case) -> Outcome:
             "trained.loosely",
             {
                 "optimizer": opt.cls if opt else "?",
-                "batch_size": fit.batch_size if fit.batch_size is not None else "32 (default)",
+                "batch_size": fit.batch_size
+                if fit.batch_size is not None
+                else 32,  # Keras's default
                 "first": history[0],
                 "last": history[-1],
             },
