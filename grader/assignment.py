@@ -27,6 +27,10 @@ class Number(float):
         mantissa, e, exponent = text.partition("e")
         if not e or not exponent.lstrip("+-").isdigit():
             return text
+        if self == 0:
+            return "0"
+        if int(exponent) == 0:
+            return mantissa
         return f"{mantissa}×10{str(int(exponent)).translate(SUPERSCRIPT)}"
 
     def __str__(self) -> str:

@@ -62,6 +62,7 @@ def test_numbers_in_messages_read_without_e_notation(exp_decay):
     )
     assert "6.5×10⁻⁷" in text and "3.1×10⁻⁵" in text and "e-0" not in text
     assert f"{Number(2.5):.3f}" == "2.500" and f"{Number(1e12):g}" == "1×10¹²"
+    assert f"{Number(0.0):.1e}" == "0" and f"{Number(2.5):.1e}" == "2.5"
 
 
 def _diagnoses_in_the_judge() -> set[str]:
