@@ -29,6 +29,7 @@ from grader.run.executor import (
     copy_into,
     execute_notebook_async,
 )
+from grader.run.pool import KernelSource, PlainSource
 from grader.run.sandbox import scratch_root
 
 STATUS_OF_RUN = {"completed": "graded", "timeout": "timeout", "dead": "error", "failed": "error"}
@@ -161,8 +162,10 @@ def _run_summary(execution: Execution, limits: Limits) -> tuple[RunSummary, tupl
         limits.notebook_timeout_s,
         tuple(c.index + 1 for c in execution.cells),
         limits.sandbox.memory_bytes,
+        limits.sandbox.disk_bytes,
+        limits.sandbox.max_processes,
         tuple(c.index + 1 for c in execution.cells if c.truncated),
-        limits.cell_timeout_s,
+        cell_timeout_s=limits.cell_timeout_s,
     )
     return summary, failed
 
@@ -173,8 +176,10 @@ async def grade_notebook_async(
     limits: Limits,
     lang: str = "ko",
     facts_dir: Path | None = None,
+    source: KernelSource | None = None,
 ) -> Result:
     started = time.monotonic()
+    source = source or PlainSource()
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -194,10 +199,17 @@ async def grade_notebook_async(
             policy, hidden_folders=(*policy.hidden_folders, path.resolve().parent)
         ),
     )
-    workdir = Path(tempfile.mkdtemp(prefix="sub-", dir=scratch_root()))
-    try:
+    for attempt in (1, 2):
+        generation = source.generation
+        workdir = Path(tempfile.mkdtemp(prefix="sub-", dir=scratch_root()))
         copy_into(path, workdir / "box" / "cwd")
-        execution = await execute_notebook_async(loaded.nb, workdir, limits)
+        execution = await execute_notebook_async(loaded.nb, workdir, limits, source)
+        # A kernel that died with the pool's parent runs again on a new parent: no
+        # student pays for another's attack on the pool.
+        if attempt == 2 or execution.status != "dead" or not source.lost_since(generation):
+            break
+        shutil.rmtree(workdir, ignore_errors=True)
+    try:
         facts = read_journal(execution.journal_path, execution.secret)
         if facts_dir is not None:
             facts_dir.mkdir(parents=True, exist_ok=True)
@@ -227,10 +239,11 @@ def grade_notebook(
     limits: Limits | None = None,
     lang: str = "ko",
     facts_dir: Path | None = None,
+    source: KernelSource | None = None,
 ) -> Result:
     """Execute one notebook in a fresh kernel and judge it."""
     return asyncio.run(
         grade_notebook_async(
-            Path(path), _as_assignment(assignment), limits or Limits(), lang, facts_dir
+            Path(path), _as_assignment(assignment), limits or Limits(), lang, facts_dir, source
         )
     )

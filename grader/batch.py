@@ -28,10 +28,11 @@ from pathlib import Path
 from grader import __version__
 from grader.api import grade_notebook_async, unscored_result
 from grader.assignment import Assignment
+from grader.integrity import seal, verified_bytes
 from grader.report.html import write_student_report
 from grader.result import Result, results_document, write_json_atomic
 from grader.run.executor import Limits
-from grader.run.pool import PoolUnavailable, warm_pool
+from grader.run.pool import KernelSource, PlainSource, PoolUnavailable, kernel_source
 
 SUBMISSION_SUFFIXES = (".ipynb",)
 
@@ -87,11 +88,12 @@ def internal_error_result(
 def reusable_result(path: Path, out: Path, assignment: Assignment, lang: str) -> dict | None:
     """The previous result of this very file, if nothing that decides it has changed."""
     previous_path = submission_dir(out, path.name) / "result.json"
-    if not previous_path.is_file():
+    content = verified_bytes(previous_path)  # a result edited on disk is graded again
+    if content is None:
         return None
     try:
-        previous = json.loads(previous_path.read_text("utf-8"))
-    except (OSError, json.JSONDecodeError):
+        previous = json.loads(content.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
         return None
     unchanged = (
         previous.get("sha256") == hashlib.sha256(path.read_bytes()).hexdigest()
@@ -114,9 +116,9 @@ class _Collector:
     def add(self, document: dict, write_own: bool) -> None:
         self.results[document["submission"]] = document
         if write_own:
-            write_json_atomic(
-                submission_dir(self.out, document["submission"]) / "result.json", document
-            )
+            own = submission_dir(self.out, document["submission"]) / "result.json"
+            write_json_atomic(own, document)
+            seal(own)
         self.flush()
 
     def flush(self) -> None:
@@ -132,6 +134,7 @@ async def _grade_all(
     assignment: Assignment,
     options: BatchOptions,
     on_done: Callable[[Done, int, int], None],
+    source: KernelSource,
 ) -> dict:
     collector = _Collector(out, assignment)
     collector.flush()
@@ -158,7 +161,7 @@ async def _grade_all(
             folder = submission_dir(out, path.name)
             try:
                 result = await grade_notebook_async(
-                    path, assignment, options.limits, options.lang, facts_dir=folder
+                    path, assignment, options.limits, options.lang, folder, source
                 )
             except Exception as error:  # noqa: BLE001 - one bad submission never stops a batch
                 result = internal_error_result(path, assignment, options.lang, error)
@@ -194,24 +197,20 @@ def grade_folder(
     Returns the results document (the content of results.json)."""
     paths = find_submissions(folder)
     out.mkdir(parents=True, exist_ok=True)
-    with _kernel_source(options.pool and len(paths) > 1):
-        return asyncio.run(_grade_all(paths, out, assignment, options, on_done))
+    with _started_source(options.pool and len(paths) > 1) as source:
+        return asyncio.run(_grade_all(paths, out, assignment, options, on_done, source))
 
 
 @contextmanager
-def _kernel_source(pooled: bool):
+def _started_source(pooled: bool):
     """The warm pool when asked for and it starts; plain kernels otherwise."""
-    if not pooled:
-        yield
-        return
+    source = kernel_source(pooled)
     try:
-        pool = warm_pool()
-        pool.__enter__()
+        source.start()
     except PoolUnavailable as error:
         print(f"warning: {error}; using plain kernels", file=sys.stderr)
-        yield
-        return
+        source = PlainSource()
     try:
-        yield
+        yield source
     finally:
-        pool.__exit__(None, None, None)
+        source.close()

@@ -70,6 +70,9 @@ def _limits(args: argparse.Namespace, hidden: tuple[Path, ...] = (), stream=sys.
 
     policy = SandboxPolicy(
         memory_bytes=int(args.memory_limit * 1024**3),
+        disk_bytes=int(args.disk_limit * 1024**2),
+        max_processes=args.max_processes,
+        uid=args.sandbox_uid,
         allow_network=args.allow_network,
         hidden_folders=tuple(p.resolve() for p in hidden),
     )
@@ -128,6 +131,27 @@ def _add_limits(parser: argparse.ArgumentParser) -> None:
         default=4.0,
         metavar="GIB",
         help="address space a kernel may use, in GiB; 0 for none (4)",
+    )
+    parser.add_argument(
+        "--disk-limit",
+        type=float,
+        default=512.0,
+        metavar="MIB",
+        help="room for files a kernel writes (its working folder and /tmp), in MiB (512)",
+    )
+    parser.add_argument(
+        "--max-processes",
+        type=int,
+        default=256,
+        metavar="N",
+        help="processes and threads one kernel may run (256)",
+    )
+    parser.add_argument(
+        "--sandbox-uid",
+        type=int,
+        default=65534,
+        metavar="UID",
+        help="unprivileged user id kernels run as when the grader is root (65534, nobody)",
     )
     parser.add_argument(
         "--allow-network",

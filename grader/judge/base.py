@@ -31,6 +31,8 @@ class RunSummary:
     # order the probe counts them; empty when unknown (saved facts).
     cell_numbers: tuple[int, ...] = ()
     memory_limit_bytes: int = 0
+    disk_limit_bytes: int = 0
+    max_processes: int = 0
     truncated_cells: tuple[int, ...] = ()  # cell numbers whose output was cut
     cell_timeout_s: float = 0.0
 

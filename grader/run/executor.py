@@ -23,9 +23,14 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from grader.probe import PROBE_PATH
-from grader.run.kernel import OwnInterpreterKernelManager, kernel_environment, kill_process_group
-from grader.run.pool import pool_active
-from grader.run.sandbox import SandboxPolicy, plan, sandboxed_argv
+from grader.run.kernel import (
+    KERNEL_ARGV,
+    OwnInterpreterKernelManager,
+    kernel_environment,
+    kill_process_group,
+)
+from grader.run.pool import KernelSource, PlainSource
+from grader.run.sandbox import SandboxPolicy, close_box, open_box, plan
 
 FINISH_TIMEOUT_S = 30
 RESPONSE_TIMEOUT_S = 10
@@ -156,8 +161,11 @@ class CappedNotebookClient(NotebookClient):
 class _Run:
     """The state of one notebook's execution."""
 
-    def __init__(self, nb: nbformat.NotebookNode, workdir: Path, limits: Limits):
+    def __init__(
+        self, nb: nbformat.NotebookNode, workdir: Path, limits: Limits, source: KernelSource
+    ):
         self.limits = limits
+        self.source = source
         self.secret = secrets.token_hex(16)
         # workdir holds what only the grader sees (journal, kernel log); workdir/box is
         # all the kernel sees of this submission: its working folder and its sockets.
@@ -185,15 +193,8 @@ class _Run:
             ip=str(self.box / "ipc"),
             connection_file=str(self.box / "connection.json"),
         )
-        if pool_active():
-            manager.provisioner_name = "grader-fork"
-            manager.sandbox_request = plan(
-                self.limits.sandbox, self.box, self.workdir.parent
-            ).as_request()
-        else:
-            manager.wrap_argv = lambda argv: sandboxed_argv(
-                argv, self.limits.sandbox, self.box, self.workdir.parent, self.cwd
-            )
+        sandbox = plan(self.limits.sandbox, self.box, self.cwd)
+        manager.spec_fields = self.source.kernel_spec_fields(list(KERNEL_ARGV), sandbox)
         return manager
 
     def _timeout_for(self, cell) -> int:
@@ -227,6 +228,7 @@ class _Run:
         status, reason, pid = "completed", None, None
         kernel_log = (self.workdir / "kernel.log").open("ab")
         try:
+            open_box(self.box)
             # pass_fds: only this kernel inherits its journal's descriptor
             await client.async_start_new_kernel(
                 cwd=str(self.cwd),
@@ -242,6 +244,7 @@ class _Run:
             client.kc = client.km.client()
             await ensure_async(client.kc.start_channels(hb=False))
             await client.kc.wait_for_ready(timeout=STARTUP_TIMEOUT_S)
+            close_box(self.box)
             client.kc.allow_stdin = False
             async with client.async_setup_kernel():
                 status, reason = await self._execute_all(client)
@@ -368,15 +371,20 @@ class _Run:
         return f"the kernel died{where}{how}"
 
 
-def execute_notebook(nb: nbformat.NotebookNode, workdir: Path, limits: Limits) -> Execution:
-    """Run ``nb`` in a fresh kernel whose working folder is ``workdir/cwd``."""
-    return asyncio.run(execute_notebook_async(nb, workdir, limits))
+def execute_notebook(
+    nb: nbformat.NotebookNode, workdir: Path, limits: Limits, source: KernelSource | None = None
+) -> Execution:
+    """Run ``nb`` in a fresh kernel whose working folder is ``workdir/box/cwd``."""
+    return asyncio.run(execute_notebook_async(nb, workdir, limits, source))
 
 
 async def execute_notebook_async(
-    nb: nbformat.NotebookNode, workdir: Path, limits: Limits
+    nb: nbformat.NotebookNode,
+    workdir: Path,
+    limits: Limits,
+    source: KernelSource | None = None,
 ) -> Execution:
-    return await _Run(nb, workdir, limits).run()
+    return await _Run(nb, workdir, limits, source or PlainSource()).run()
 
 
 def copy_into(source: Path, cwd: Path) -> None:

@@ -32,31 +32,20 @@ KERNEL_ARGV = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_fi
 
 
 class OwnInterpreterKernelManager(AsyncKernelManager):
-    """Starts ipykernel on ``sys.executable``, ignoring the notebook's kernelspec;
-    ``wrap_argv`` (set before the start) puts the command inside a sandbox."""
+    """Starts ipykernel on ``sys.executable``, ignoring the notebook's kernelspec; a
+    kernel source fills in ``spec_fields`` (the sandboxed argv, the provisioner)."""
 
-    wrap_argv = None
-    provisioner_name: str | None = None  # "grader-fork" for the warm pool
-    sandbox_request: dict | None = None  # the sandbox, for a forked kernel
+    spec_fields: dict | None = None
 
     @property
     def kernel_spec(self) -> KernelSpec:
         if self._kernel_spec is None:
-            argv = list(KERNEL_ARGV)
-            if self.wrap_argv is not None:
-                argv = self.wrap_argv(argv)
+            fields = self.spec_fields or {"argv": list(KERNEL_ARGV), "metadata": {}}
             self._kernel_spec = KernelSpec(
-                argv=argv,
+                argv=fields["argv"],
                 display_name="Python 3 (grader)",
                 language="python",
-                metadata={
-                    "debugger": False,
-                    **(
-                        {"kernel_provisioner": {"provisioner_name": self.provisioner_name}}
-                        if self.provisioner_name
-                        else {}
-                    ),
-                },
+                metadata={"debugger": False, **fields["metadata"]},
             )
         return self._kernel_spec
 

@@ -1,11 +1,20 @@
-"""The warm kernel pool: one long-lived parent (``zygote.py``) that has imported
-TensorFlow, numpy, matplotlib and ipykernel forks a fresh kernel per submission, which
-nbclient then drives as usual.  It plugs in through jupyter_client's kernel provisioner
-API (``ForkProvisioner``, registered as ``grader-fork``).
+"""Kernel sources: where a submission's kernel comes from.
 
-Each forked kernel keeps the sandbox of a plain one (its own process and session, its
-own working folder, memory cap, network and mount namespaces) and is thrown away after
-its submission.
+Modelled on jupyter_client's provisioner base: a small base class whose methods say what
+an implementer owes, chosen explicitly by the options and passed down (never found
+through a global).
+
+* ``PlainSource``: a fresh ``python -m ipykernel_launcher`` per submission, started
+  through ``confine.py`` (exec).
+* ``ForkSource``: the warm pool.  One long-lived parent (``zygote.py``) that has imported
+  TensorFlow, numpy, matplotlib and ipykernel forks a fresh kernel per submission, which
+  nbclient drives as usual.  It plugs in through jupyter_client's kernel provisioner API
+  (``ForkProvisioner``, registered as ``grader-fork``); the socket and the sandbox plan
+  reach the provisioner through the kernel spec's ``kernel_provisioner.config``.  If the
+  parent dies, the next kernel start brings up a new one (``generation`` counts them, so
+  a submission whose kernel died with the old parent can be run again).
+
+Both apply the same sandbox (``confine.enter``), so the boundary is written once.
 """
 
 from __future__ import annotations
@@ -13,26 +22,66 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 from jupyter_client.provisioning import LocalProvisioner
+from traitlets import Dict, Unicode
 
 from grader.run.kernel import kernel_environment, kill_process_group
+from grader.run.sandbox import SandboxPlan, sandboxed_argv
 
 ZYGOTE = Path(__file__).with_name("zygote.py")
 READY_TIMEOUT_S = 180
-_active: Zygote | None = None
 
 
 class PoolUnavailable(RuntimeError):
     """The pool's parent could not be started; ``str(exc)`` says why."""
+
+
+class KernelSource:
+    """Where kernels come from.  An implementer owes ``kernel_spec_fields`` and may use
+    ``start``/``close`` for resources that live as long as a batch."""
+
+    name = "base"
+    generation = 0  # changes when the source had to be rebuilt (a dead pool parent)
+
+    def kernel_spec_fields(self, argv: list[str], sandbox: SandboxPlan) -> dict:
+        """``argv`` and ``metadata`` for the KernelSpec of one kernel in ``sandbox``."""
+        raise NotImplementedError
+
+    def start(self) -> None:
+        """Acquire what the source needs; may raise PoolUnavailable."""
+
+    def lost_since(self, generation: int) -> bool:
+        """Whether kernels started at ``generation`` may have died with the source."""
+        return False
+
+    def close(self) -> None:
+        """Release it; no process of the source is alive afterwards."""
+
+    def __enter__(self) -> KernelSource:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class PlainSource(KernelSource):
+    """A fresh interpreter per kernel, exec'd inside the sandbox."""
+
+    name = "plain"
+
+    def kernel_spec_fields(self, argv: list[str], sandbox: SandboxPlan) -> dict:
+        return {"argv": sandboxed_argv(argv, sandbox), "metadata": {}}
 
 
 class Zygote:
@@ -43,17 +92,21 @@ class Zygote:
         self.socket_path = str(self.folder / "zygote.sock")
         self.log = (self.folder / "zygote.log").open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, str(ZYGOTE), self.socket_path],
+            [sys.executable, str(ZYGOTE), self.socket_path, str(os.getpid())],
             stdout=subprocess.PIPE,
             stderr=self.log,
             env=kernel_environment(),
             start_new_session=True,
         )
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        line = self.process.stdout.readline()
-        if line.strip() != b"ready" or time.monotonic() > deadline:
+        # a real deadline: a parent that hangs while importing must not hang the grader
+        ready, _, _ = select.select([self.process.stdout], [], [], READY_TIMEOUT_S)
+        line = self.process.stdout.readline() if ready else b""
+        if line.strip() != b"ready":
             self.close()
             raise PoolUnavailable(f"the pool's parent did not start (see {self.log.name})")
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
 
     def _ask(self, request: dict, fds: list[int] = ()) -> dict:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
@@ -66,6 +119,8 @@ class Zygote:
                 if not chunk:
                     break
                 answer += chunk
+        if not answer:
+            raise PoolUnavailable("the pool's parent did not answer")
         return json.loads(answer)
 
     def fork(self, request: dict, log_fd: int, journal_fd: int) -> int:
@@ -80,6 +135,55 @@ class Zygote:
         self.log.close()
 
 
+class ForkSource(KernelSource):
+    """The warm pool: kernels forked from a parent that has imported TensorFlow."""
+
+    name = "fork"
+
+    def __init__(self):
+        self.zygote: Zygote | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        with self._lock:
+            if self.zygote is None or not self.zygote.alive():
+                if self.zygote is not None:
+                    self.zygote.close()
+                    self.generation += 1
+                self.zygote = Zygote()
+
+    def lost_since(self, generation: int) -> bool:
+        return self.generation != generation or self.zygote is None or not self.zygote.alive()
+
+    def close(self) -> None:
+        with self._lock:
+            if self.zygote is not None:
+                self.zygote.close()
+                self.zygote = None
+
+    def kernel_spec_fields(self, argv: list[str], sandbox: SandboxPlan) -> dict:
+        self.start()  # a parent that died is replaced before the next kernel
+        return {
+            "argv": argv,
+            "metadata": {
+                "kernel_provisioner": {
+                    "provisioner_name": "grader-fork",
+                    "config": {
+                        "socket_path": self.zygote.socket_path,
+                        "sandbox": sandbox.as_dict(),
+                    },
+                }
+            },
+        }
+
+
+def _connect(socket_path: str) -> Zygote:
+    """A handle on a running parent, for a provisioner that only knows its socket."""
+    handle = Zygote.__new__(Zygote)
+    handle.socket_path = socket_path
+    return handle
+
+
 class ForkedProcess:
     """What LocalProvisioner expects of a Popen, for a kernel forked by the zygote."""
 
@@ -92,7 +196,11 @@ class ForkedProcess:
 
     def poll(self) -> int | None:
         if self.returncode is None:
-            self.returncode = self.zygote.returncode(self.pid)
+            try:
+                self.returncode = self.zygote.returncode(self.pid)
+            except (OSError, PoolUnavailable):
+                # the parent is gone, and the kernel's waiter with it (PDEATHSIG)
+                self.returncode = -signal.SIGKILL
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
@@ -105,8 +213,8 @@ class ForkedProcess:
 
     def send_signal(self, signum: int) -> None:
         try:
-            os.kill(self.pid, signum)
-        except ProcessLookupError:
+            os.killpg(self.pid, signum)  # the waiter's group: the kernel, unless it left
+        except (ProcessLookupError, PermissionError):
             pass
 
     def kill(self) -> None:
@@ -117,40 +225,31 @@ class ForkedProcess:
 
 
 class ForkProvisioner(LocalProvisioner):
-    """Launches a kernel by asking the warm parent to fork, not by exec."""
+    """Launches a kernel by asking the warm parent to fork, not by exec.  Its socket and
+    the sandbox plan come from the kernel spec's ``kernel_provisioner.config``."""
 
-    sandbox_request: dict = {}
+    socket_path = Unicode("", config=True)
+    sandbox = Dict({}, config=True)
 
     async def launch_kernel(self, cmd: list[str], **kwargs):
-        if _active is None:
+        if not self.socket_path:
             raise PoolUnavailable("no warm pool is running")
+        zygote = _connect(self.socket_path)
         kernel_args = cmd[cmd.index("ipykernel_launcher") + 1 :]
         request = {
             "kernel_args": kernel_args,
             "cwd": str(kwargs["cwd"]),
             "env": dict(kwargs["env"]),
-            "sandbox": self.parent.sandbox_request,
+            "sandbox": dict(self.sandbox),
         }
         log_fd = kwargs["stdout"].fileno()
         journal_fd = kwargs["pass_fds"][0]
-        pid = await asyncio.to_thread(_active.fork, request, log_fd, journal_fd)
-        self.process = ForkedProcess(_active, pid)
+        pid = await asyncio.to_thread(zygote.fork, request, log_fd, journal_fd)
+        self.process = ForkedProcess(zygote, pid)
         self.pid = self.pgid = pid  # the child calls setsid()
         return self.connection_info
 
 
-@contextmanager
-def warm_pool():
-    """Run a warm pool for the duration of a batch."""
-    global _active
-    zygote = Zygote()
-    _active = zygote
-    try:
-        yield zygote
-    finally:
-        _active = None
-        zygote.close()
-
-
-def pool_active() -> bool:
-    return _active is not None
+def kernel_source(pooled: bool) -> KernelSource:
+    """The source the options ask for (not started yet)."""
+    return ForkSource() if pooled else PlainSource()

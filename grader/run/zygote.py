@@ -4,9 +4,11 @@ fresh kernel per request.  Run by path (it imports nothing of the grader):
     python zygote.py SOCKET_PATH
 
 Protocol, one request per connection on a unix socket: the grader sends one JSON line
-(the kernel's argv, working folder, environment, sandbox settings) with two file
-descriptors attached (the kernel's log, the probe's journal); the zygote answers
-{"pid": N}.  {"op": "status", "pid": N} answers {"returncode": R or null}.
+(the kernel's argv, working folder, environment, sandbox plan) with two file descriptors
+attached (the kernel's log, the probe's journal); the zygote answers {"pid": N}.
+{"op": "status", "pid": N} answers {"returncode": R or null}.  Only the process that
+started the zygote may ask (checked with SO_PEERCRED); a kernel could not reach the socket
+anyway (its folder is not in the kernel's view, and the forked child closes it).
 
 It never runs a TensorFlow op itself: importing is safe to fork after, running is not.
 """
@@ -16,14 +18,13 @@ import json
 import os
 import signal
 import socket
+import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import sandbox_launch  # noqa: E402  (beside this file; standard library only)
+import confine  # noqa: E402  (beside this file; standard library only)
 
-CLONE_NEWNS = 0x00020000
-CLONE_NEWNET = 0x40000000
-CLONE_NEWUSER = 0x10000000
+PR_SET_PDEATHSIG = 1
 _exited = {}  # pid -> return code, as Popen reports it (negative: killed by a signal)
 
 
@@ -60,12 +61,6 @@ def _reap(signum, frame):
         _exited[pid] = os.waitstatus_to_exitcode(status)
 
 
-def _unshare(flags):
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.unshare(flags) != 0:
-        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
-
-
 def become_kernel(request, log_fd, journal_fd):
     """In the forked child: enter the sandbox, then run ipykernel until it exits."""
     os.setsid()
@@ -73,30 +68,11 @@ def become_kernel(request, log_fd, journal_fd):
     os.dup2(log_fd, 2)
     os.close(log_fd)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    sandbox = request["sandbox"]
-    if sandbox["namespaces"]:
-        flags = CLONE_NEWNS | (0 if sandbox["allow_network"] else CLONE_NEWNET)
-        if sandbox["user_namespace"]:
-            uid, gid = os.getuid(), os.getgid()
-            _unshare(flags | CLONE_NEWUSER)
-            with open("/proc/self/setgroups", "w") as stream:
-                stream.write("deny")
-            with open("/proc/self/uid_map", "w") as stream:
-                stream.write(f"0 {uid} 1")
-            with open("/proc/self/gid_map", "w") as stream:
-                stream.write(f"0 {gid} 1")
-        else:
-            _unshare(flags)
-        if sandbox["hide"]:
-            sandbox_launch.make_private()
-            sandbox_launch.hide(sandbox["hide"], sandbox["keep"])
-    if sandbox["memory"] > 0:
-        import resource
-
-        resource.setrlimit(resource.RLIMIT_AS, (sandbox["memory"], sandbox["memory"]))
-    os.chdir(request["cwd"])
+    plan = request["sandbox"]
+    confine.enter(plan)  # returns in the confined kernel process only
     os.environ.clear()
     os.environ.update(request["env"])
+    os.environ.update(plan["env"])
     os.environ["GRADER_JOURNAL_FD"] = str(journal_fd)  # its number in this process
     sys.argv = ["ipykernel_launcher", *request["kernel_args"]]
     from ipykernel.kernelapp import IPKernelApp
@@ -105,10 +81,19 @@ def become_kernel(request, log_fd, journal_fd):
     os._exit(0)
 
 
-def serve(path):
+def _peer_pid(connection):
+    credentials = connection.getsockopt(
+        socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")
+    )
+    return struct.unpack("3i", credentials)[0]
+
+
+def serve(path, client_pid):
     signal.signal(signal.SIGCHLD, _reap)
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old_umask = os.umask(0o177)
     server.bind(path)
+    os.umask(old_umask)
     server.listen(16)
     print("ready", flush=True)
     while True:
@@ -117,9 +102,13 @@ def serve(path):
         except InterruptedError:
             continue
         with connection:
+            if _peer_pid(connection) != client_pid:
+                continue  # only the grader that started us may ask
             message, fds, _, _ = socket.recv_fds(connection, 1 << 20, 4)
             request = json.loads(message.decode("utf-8"))
             if request.get("op") == "status":
+                for fd in fds:
+                    os.close(fd)
                 connection.sendall(
                     json.dumps({"returncode": _exited.get(request["pid"])}).encode() + b"\n"
                 )
@@ -138,5 +127,10 @@ def serve(path):
 
 
 if __name__ == "__main__":
+    # Die with the grader: a crashed or killed batch leaves no pool behind (its kernels
+    # die with it in turn: each kernel's waiter has the same setting).
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != int(sys.argv[2]):
+        sys.exit(1)
     preload()
-    serve(sys.argv[1])
+    serve(sys.argv[1], int(sys.argv[2]))

@@ -4,7 +4,15 @@ import dataclasses
 import hashlib
 import json
 
+import pytest
+
 from grader.batch import reusable_result, submission_dir
+from grader.integrity import seal
+
+
+@pytest.fixture(autouse=True)
+def _state_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("GRADER_STATE_DIR", str(tmp_path / "state"))
 
 
 def previous(tmp_path, exp_decay, **changes):
@@ -24,6 +32,7 @@ def previous(tmp_path, exp_decay, **changes):
     folder = submission_dir(tmp_path / "out", "hw.ipynb")
     folder.mkdir(parents=True)
     (folder / "result.json").write_text(json.dumps(document), "utf-8")
+    seal(folder / "result.json")
     return notebook
 
 
@@ -47,4 +56,24 @@ def test_other_language_or_assignment_is_graded_again(tmp_path, exp_decay):
 
 def test_internal_errors_are_never_reused(tmp_path, exp_decay):
     notebook = previous(tmp_path, exp_decay, extras={"internal_error": True})
+    assert reusable_result(notebook, tmp_path / "out", exp_decay, "ko") is None
+
+
+def test_result_edited_on_disk_is_graded_again(tmp_path, exp_decay):
+    notebook = previous(tmp_path, exp_decay)
+    path = submission_dir(tmp_path / "out", "hw.ipynb") / "result.json"
+    forged = json.loads(path.read_text("utf-8")) | {"score": 100.0}
+    path.write_text(json.dumps(forged), "utf-8")
+    assert reusable_result(notebook, tmp_path / "out", exp_decay, "ko") is None
+
+
+def test_result_without_its_seal_is_graded_again(tmp_path, exp_decay):
+    notebook = previous(tmp_path, exp_decay)
+    (submission_dir(tmp_path / "out", "hw.ipynb") / "result.json.seal").unlink()
+    assert reusable_result(notebook, tmp_path / "out", exp_decay, "ko") is None
+
+
+def test_a_seal_made_with_another_key_does_not_hold(tmp_path, exp_decay, monkeypatch):
+    notebook = previous(tmp_path, exp_decay)
+    monkeypatch.setenv("GRADER_STATE_DIR", str(tmp_path / "other-state"))
     assert reusable_result(notebook, tmp_path / "out", exp_decay, "ko") is None
