@@ -10,6 +10,7 @@ from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
 DATA_FOLDERS = ("assignments", "reference")
+GENERATED = ("*.report.html",)  # `grader check` writes reports beside notebooks
 
 
 def _data_files() -> list[Path]:
@@ -20,6 +21,7 @@ def _data_files() -> list[Path]:
         if path.is_file()
         and "__pycache__" not in path.parts
         and ".ipynb_checkpoints" not in path.parts
+        and not any(path.match(pattern) for pattern in GENERATED)
     ]
 
 

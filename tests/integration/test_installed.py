@@ -88,6 +88,7 @@ def installed(tmp_path_factory) -> Path:
     assert "grader/_data/assignments/exp_decay/assignment.toml" in names
     assert "grader/_data/assignments/messages.toml" in names
     assert "grader/_data/reference/exp_decay/reference.json" in names
+    assert not [n for n in names if n.endswith(".report.html")]  # generated, never shipped
 
     venv = tmp_path_factory.mktemp("student") / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
