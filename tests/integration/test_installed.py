@@ -175,7 +175,7 @@ class Server:
     """jupyter_server from the installed venv, driven as a front end does: REST for
     sessions and saving, the kernel's websocket for execute requests."""
 
-    def __init__(self, bin_folder: Path, root: Path):
+    def __init__(self, bin_folder: Path, root: Path, app: str = "jupyter_server", **env: str):
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
@@ -188,7 +188,7 @@ class Server:
             [
                 str(bin_folder / "python"),
                 "-m",
-                "jupyter_server",
+                app,
                 "--no-browser",
                 f"--ServerApp.port={self.port}",
                 "--ServerApp.ip=127.0.0.1",
@@ -197,7 +197,7 @@ class Server:
                 *(["--allow-root"] if os.geteuid() == 0 else []),
             ],
             cwd=root,
-            env=_clean_env(JUPYTER_RUNTIME_DIR=str(root.parent / "runtime")),
+            env=_clean_env(JUPYTER_RUNTIME_DIR=str(root.parent / "runtime"), **env),
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
@@ -353,5 +353,54 @@ def test_grade_magic_in_a_jupyter_server_session(installed, tmp_path):
         missing = channel.execute("%grade 없는파일.ipynb")
         assert [m for m in missing if m["msg_type"] == "error"] == []
         assert _stream(missing, "stderr").strip() == "파일이 없습니다: 없는파일.ipynb"
+    finally:
+        server.stop()
+
+
+def test_grade_in_jupyterlab_in_chromium(installed, tmp_path):
+    """As a student does it: run the cells, see the request to save, save, run %grade, and
+    read the score in the report shown under the cell."""
+    from tests.integration.browser import browser
+
+    root = tmp_path / "home"
+    root.mkdir()
+    # the extension loaded at the top, as the README says: it then sees every cell run
+    cells = ["%load_ext grader", *nbs.homework(), "%grade"]
+    nbs.write_notebook(cells, root / "hw.ipynb", kernel_name="python3")
+    # the Lab's built front end lives with the test's own venv, not the student's
+    lab_assets = Path(sys.prefix) / "share" / "jupyter" / "lab"
+    server = Server(installed, root, "jupyterlab", JUPYTERLAB_DIR=str(lab_assets))
+    try:
+        with browser() as instance:
+            page = instance.new_page(viewport={"width": 1200, "height": 900})
+            try:
+                page.goto(f"{server.base}/lab/tree/hw.ipynb?token={server.token}")
+                page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+                page.wait_for_selector("#jp-main-statusbar >> text=Idle", timeout=60_000)
+                page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+                page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+                # the %grade cell (running it adds an empty cell below, so not "last")
+                last = page.locator(".jp-Notebook .jp-Cell").nth(len(cells) - 1)
+                # the cells ran after the file was saved: %grade asks to save first
+                # (cells out of view are in the page but not painted: wait for "attached")
+                last.locator(".jp-OutputArea-output", has_text="먼저 저장").wait_for(
+                    state="attached", timeout=45_000
+                )
+                last.scroll_into_view_if_needed()
+                page.keyboard.press("Control+s")
+                page.wait_for_function(
+                    "() => !document.querySelector('.jp-mod-dirty')", timeout=30_000
+                )
+                last.locator(".jp-InputArea-editor").click()
+                page.keyboard.press("Shift+Enter")
+                last.locator("iframe").wait_for(state="attached", timeout=45_000)
+                last.scroll_into_view_if_needed()
+                frame = last.frame_locator("iframe")
+                frame.locator("#score-value").wait_for(state="attached", timeout=30_000)
+                assert frame.locator("#score-value").inner_text() == "100"
+                assert last.locator(".jp-OutputArea", has_text="채점한 파일").count() == 1
+                assert frame.locator("img").count() >= 2
+            finally:  # what the student would have seen, kept beside the test's files
+                page.screenshot(path=str(tmp_path / "lab.png"), full_page=True)
     finally:
         server.stop()
