@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import html
 import json
+import os
 import shlex
 import subprocess
 import sys
@@ -25,6 +26,9 @@ from grader.inline.locate import (
 )
 
 WORKER_TIMEOUT_S = 900  # above the grader's own notebook limit (600 s)
+# The grader's probe registers itself under this name in every kernel it grades: there a
+# notebook's own %grade cell must not start another grading of the same notebook.
+PROBE_MODULE = "_grader_probe"
 LOG = ExecutionLog()
 _tracked: set[int] = set()
 
@@ -123,6 +127,8 @@ def _run_worker(path: Path, out: Path, assignment: str, lang: str) -> tuple[int,
         text=True,
         timeout=WORKER_TIMEOUT_S,
         stdin=subprocess.DEVNULL,
+        # the grading kernel is not this notebook's session
+        env={k: v for k, v in os.environ.items() if k != "JPY_SESSION_NAME"},
     )
     lines = [line for line in completed.stderr.strip().splitlines() if line.strip()]
     return completed.returncode, (lines[-1] if lines else f"exit code {completed.returncode}")
@@ -147,6 +153,8 @@ def check(
     (a notebook displays it).  ``path`` when the notebook cannot be found by itself;
     ``force`` grades a file older than the last executed cell anyway.  Problems are
     said in one line and return None."""
+    if PROBE_MODULE in sys.modules:
+        return None  # this kernel is the grader's, running the notebook's %grade cell
     shell = _get_ipython()
     _track(shell)
     try:

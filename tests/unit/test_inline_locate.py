@@ -113,3 +113,14 @@ def test_a_file_without_the_last_cells_code_is_stale(tmp_path):
     assert staleness(saved, ExecutionLog(), last_homework_cell(edited)) == ("content", None)
     os.utime(path, (0, 0))
     assert staleness(Located(path, "colab", 0.0), ExecutionLog(), "z") is None
+
+
+def test_grade_does_nothing_inside_a_kernel_the_grader_runs(tmp_path, monkeypatch, capsys):
+    """The saved notebook holds its own %grade cell; graded, it must not grade again."""
+    from grader.inline import magic
+
+    path = notebook(tmp_path / "hw.ipynb", "x = 1", "%grade")
+    monkeypatch.setitem(sys.modules, magic.PROBE_MODULE, types.ModuleType(magic.PROBE_MODULE))
+    started = time.monotonic()
+    assert magic.check(path) is None  # without the guard: a real grading and a report
+    assert time.monotonic() - started < 1 and capsys.readouterr() == ("", "")
