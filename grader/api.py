@@ -206,7 +206,8 @@ async def grade_notebook_async(
         execution = await execute_notebook_async(loaded.nb, workdir, limits, source)
         # A kernel that died with the pool's parent runs again on a new parent: no
         # student pays for another's attack on the pool.
-        if attempt == 2 or execution.status != "dead" or not source.lost_since(generation):
+        lost = execution.status in ("dead", "failed") and source.lost_since(generation)
+        if attempt == 2 or not lost:
             break
         shutil.rmtree(workdir, ignore_errors=True)
     try:

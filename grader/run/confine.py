@@ -284,7 +284,8 @@ def _wait_and_exit(pid, reraise=False):
             if code < 0:
                 code = 128 - code
             if reraise and 128 < code < 128 + signal.NSIG:
-                signal.signal(code - 128, signal.SIG_DFL)
+                if code - 128 not in (signal.SIGKILL, signal.SIGSTOP):
+                    signal.signal(code - 128, signal.SIG_DFL)
                 os.kill(os.getpid(), code - 128)
             os._exit(code)
 

@@ -26,13 +26,16 @@ from grader.probe import PROBE_PATH
 from grader.run.kernel import (
     KERNEL_ARGV,
     OwnInterpreterKernelManager,
+    empty_namespace,
     kernel_environment,
+    kernel_namespace,
     kill_process_group,
 )
 from grader.run.pool import KernelSource, PlainSource
 from grader.run.sandbox import SandboxPolicy, close_box, open_box, plan
 
 FINISH_TIMEOUT_S = 30
+REAP_TIMEOUT_S = 10
 RESPONSE_TIMEOUT_S = 10
 MAX_OUTPUT_BYTES_PER_CELL = 1024 * 1024
 TRUNCATION_NOTE = "\n[output truncated by the grader: this cell printed more than {limit} bytes]\n"
@@ -183,6 +186,7 @@ class _Run:
         self.deadline = 0.0
         self.current_cell_timeout: float | None = None
         self.process = None
+        self.namespace: str | None = None  # the kernel's PID namespace
 
     def _kernel_manager(self) -> OwnInterpreterKernelManager:
         """A kernel manager talking over unix sockets in the box (no TCP: the kernel may
@@ -239,6 +243,7 @@ class _Run:
             )
             self.process = getattr(getattr(client.km, "provisioner", None), "process", None)
             pid = getattr(self.process, "pid", None)
+            self.namespace = kernel_namespace(pid)
             # No heartbeat channel: aliveness comes from the process itself, and a heartbeat
             # thread whose socket the student's code broke would hang the cleanup.
             client.kc = client.km.client()
@@ -261,6 +266,7 @@ class _Run:
                 status, reason = "failed", f"the kernel could not be run: {exc}"
         finally:
             kill_process_group(pid)
+            await self._reaped()
             kernel_log.close()
             os.close(journal_fd)
         cells = tuple(
@@ -284,6 +290,19 @@ class _Run:
             time.monotonic() - started,
             executed,
         )
+
+    async def _reaped(self) -> None:
+        """Wait until the kernel's waiter is gone: it exits only once its namespace's
+        init is dead, and the init's death takes every process of the submission with it,
+        so a finished submission has no process left."""
+        if self.process is None:
+            return
+        try:
+            await asyncio.to_thread(self.process.wait, REAP_TIMEOUT_S)
+        except Exception:  # noqa: BLE001 - a waiter that will not die is killed again
+            kill_process_group(getattr(self.process, "pid", None))
+        if self.namespace is not None:
+            await asyncio.to_thread(empty_namespace, self.namespace, REAP_TIMEOUT_S)
 
     async def _execute_all(self, client: NotebookClient) -> tuple[str, str | None]:
         # A send to a kernel whose sockets the student's code broke would block the whole

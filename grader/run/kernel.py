@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import time
+from pathlib import Path
 
 from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
@@ -59,3 +61,43 @@ def kill_process_group(pid: int | None) -> None:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def kernel_namespace(pid: int | None) -> str | None:
+    """The PID namespace a sandboxed kernel's waiter made for it, if any."""
+    if pid is None:
+        return None
+    try:
+        namespace = os.readlink(f"/proc/{pid}/ns/pid_for_children")
+        return None if namespace == os.readlink("/proc/self/ns/pid") else namespace
+    except OSError:
+        return None
+
+
+def _living_in(namespace: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.readlink(entry / "ns" / "pid") != namespace:
+                continue
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state not in ("Z", "X"):  # a zombie holds nothing but its number
+            found.append(int(entry.name))
+    return found
+
+
+def empty_namespace(namespace: str, timeout_s: float) -> None:
+    """Wait until no process of ``namespace`` runs (its init's death kills them all, but
+    a thousand exiting forks of a TensorFlow process take a moment); kill stragglers."""
+    deadline = time.monotonic() + timeout_s
+    while (left := _living_in(namespace)) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    for pid in left:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
