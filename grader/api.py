@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
+import math
 import shutil
 import tempfile
 import time
@@ -19,16 +20,17 @@ import nbformat
 from grader.assignment import Assignment, load_assignment
 from grader.facts import Facts, read_journal, save_facts
 from grader.judge import Case, RunSummary, judge, total_score
+from grader.names import display_name
 from grader.notebook import InvalidNotebook, load_notebook
 from grader.reference import reference_for
 from grader.result import FailedCell, Result
 from grader.run.executor import (
-    MAX_OUTPUT_BYTES_PER_CELL,
     Execution,
     Limits,
     copy_into,
     execute_notebook_async,
 )
+from grader.run.output_cap import MAX_OUTPUT_BYTES_PER_CELL, caps_hit
 from grader.run.pool import KernelSource, PlainSource
 from grader.run.sandbox import scratch_root
 
@@ -51,7 +53,7 @@ def unscored_result(
     """A submission that could not be judged: its status and a one-line reason."""
     key = "status.invalid" if status == "invalid" else "status.error"
     return Result(
-        submission=path.name,
+        submission=display_name(path.name),
         status=status,
         score=0.0,
         max_score=assignment.max_score,
@@ -64,6 +66,11 @@ def unscored_result(
         extras=extras or {},
         lang=lang,
     )
+
+
+def _cell_list(cells: tuple[int, ...], shown: int = 10) -> str:
+    listed = ", ".join(map(str, cells[:shown]))
+    return listed if len(cells) <= shown else f"{listed}, … ({len(cells)})"
 
 
 def judge_facts(
@@ -86,8 +93,8 @@ def judge_facts(
             assignment.message(
                 "output.truncated",
                 lang,
-                cells=", ".join(map(str, run.truncated_cells)),
-                limit=MAX_OUTPUT_BYTES_PER_CELL,
+                cells=_cell_list(run.truncated_cells),
+                limit=run.cell_output_limit or MAX_OUTPUT_BYTES_PER_CELL,
             )
         )
     if status == "timeout":
@@ -120,6 +127,17 @@ def judge_facts(
             )
         )
     beta = case.beta.beta if case.beta is not None else None
+    if beta is not None and not all(math.isfinite(b) for b in beta):
+        beta = None  # the beta check's message says why
+    caps = tuple(
+        dict.fromkeys([*run.caps, *facts.caps, *(c for f in facts.figures for c in f.capped)])
+    )
+    if caps:
+        messages.append(assignment.message("caps.hit", lang, caps=", ".join(caps)))
+    if case.review_reasons:
+        messages.insert(
+            0, assignment.message("review.flagged", lang, reasons="; ".join(case.review_reasons))
+        )
     extras = {}
     if case.last_fit is not None and case.last_fit.loss_history is not None:
         extras["loss_history"] = [float(v) for v in case.last_fit.loss_history]
@@ -140,6 +158,8 @@ def judge_facts(
         seconds=seconds,
         extras=extras,
         lang=lang,
+        review=case.review_reasons,
+        caps=caps,
     )
 
 
@@ -155,6 +175,8 @@ def _run_summary(execution: Execution, limits: Limits) -> tuple[RunSummary, tupl
         for c in execution.cells
         if c.status in ("error", "timeout")
     )
+    truncated = tuple(c.index + 1 for c in execution.cells if c.truncated)
+    caps = caps_hit(execution.executed)
     summary = RunSummary(
         execution.status,
         execution.reason,
@@ -164,7 +186,9 @@ def _run_summary(execution: Execution, limits: Limits) -> tuple[RunSummary, tupl
         limits.sandbox.memory_bytes,
         limits.sandbox.disk_bytes,
         limits.sandbox.max_processes,
-        tuple(c.index + 1 for c in execution.cells if c.truncated),
+        truncated,
+        tuple(caps),
+        limits.output.per_cell_bytes,
         cell_timeout_s=limits.cell_timeout_s,
     )
     return summary, failed
@@ -221,7 +245,7 @@ async def grade_notebook_async(
         shutil.rmtree(workdir, ignore_errors=True)
     run, failed = _run_summary(execution, limits)
     return judge_facts(
-        path.name,
+        display_name(path.name),
         facts,
         run,
         assignment,

@@ -29,6 +29,7 @@ from grader import __version__
 from grader.api import grade_notebook_async, unscored_result
 from grader.assignment import Assignment
 from grader.integrity import seal, verified_bytes
+from grader.names import display_name, folder_name
 from grader.report.html import write_student_report
 from grader.result import Result, results_document, write_json_atomic
 from grader.run.executor import Limits
@@ -67,7 +68,8 @@ def find_submissions(folder: Path) -> list[Path]:
 
 
 def submission_dir(out: Path, submission: str) -> Path:
-    return out / "submissions" / submission
+    """The folder of one submission's files (a safe name for any file name)."""
+    return out / "submissions" / folder_name(submission)
 
 
 def internal_error_result(
@@ -87,7 +89,7 @@ def internal_error_result(
 
 def reusable_result(path: Path, out: Path, assignment: Assignment, lang: str) -> dict | None:
     """The previous result of this very file, if nothing that decides it has changed."""
-    previous_path = submission_dir(out, path.name) / "result.json"
+    previous_path = submission_dir(out, display_name(path.name)) / "result.json"
     content = verified_bytes(previous_path)  # a result edited on disk is graded again
     if content is None:
         return None
@@ -158,7 +160,7 @@ async def _grade_all(
 
     async def one(path: Path) -> None:
         async with semaphore:
-            folder = submission_dir(out, path.name)
+            folder = submission_dir(out, display_name(path.name))
             try:
                 result = await grade_notebook_async(
                     path, assignment, options.limits, options.lang, folder, source
@@ -170,9 +172,9 @@ async def _grade_all(
                     result, assignment, folder / "report.html", options.lang, folder / "facts.json"
                 )
             except Exception as error:  # noqa: BLE001
-                print(f"warning: no report for {path.name}: {error}", file=sys.stderr)
+                print(f"warning: no report for {result.submission}: {error}", file=sys.stderr)
             collector.add(result.to_json(), write_own=True)
-            done(collector.results[path.name], reused=False)
+            done(collector.results[result.submission], reused=False)
 
     to_grade = []
     for path in paths:

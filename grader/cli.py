@@ -78,8 +78,16 @@ def _limits(args: argparse.Namespace, hidden: tuple[Path, ...] = (), stream=sys.
     )
     sys.stdout.flush()  # our lines stay whole and in order when both streams share a terminal
     print(isolation_summary(policy), file=stream, flush=True)
+    from grader.run.output_cap import OutputCaps
+
     return Limits(
-        cell_timeout_s=args.cell_timeout, notebook_timeout_s=args.notebook_timeout, sandbox=policy
+        cell_timeout_s=args.cell_timeout,
+        notebook_timeout_s=args.notebook_timeout,
+        sandbox=policy,
+        output=OutputCaps(
+            per_cell_bytes=int(args.max_cell_output_mib * 1024**2),
+            per_notebook_bytes=int(args.max_notebook_output_mib * 1024**2),
+        ),
     )
 
 
@@ -157,6 +165,20 @@ def _add_limits(parser: argparse.ArgumentParser) -> None:
         "--allow-network",
         action="store_true",
         help="let student code reach the network (off by default)",
+    )
+    parser.add_argument(
+        "--max-cell-output-mib",
+        type=float,
+        default=1.0,
+        metavar="MIB",
+        help="output kept per cell, in MiB; the rest is dropped with a note (1)",
+    )
+    parser.add_argument(
+        "--max-notebook-output-mib",
+        type=float,
+        default=32.0,
+        metavar="MIB",
+        help="output kept per notebook, all cells together, in MiB (32)",
     )
 
 

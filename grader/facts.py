@@ -7,6 +7,7 @@ turned into frozen dataclasses.  Nothing from the kernel is unpickled or evaluat
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -15,7 +16,9 @@ import jsonschema
 import numpy as np
 
 SCHEMA_PATH = Path(__file__).with_name("facts_schema.json")
-MAX_JOURNAL_BYTES = 256 * 1024 * 1024
+MAX_JOURNAL_BYTES = 64 * 1024 * 1024  # the grader reads no more of a journal than this
+MAX_RECORD_BYTES = 16 * 1024 * 1024  # a longer line is skipped unread
+FACTS_TIME_LIMIT_S = 30.0  # turning one journal into facts stops after this long
 
 
 @cache
@@ -42,12 +45,27 @@ def _weights(specs: list | None) -> tuple[np.ndarray, ...] | None:
 
 
 @dataclass(frozen=True, eq=False)
+class InitializerFact:
+    cls: str  # Keras's class name: "GlorotUniform", "Zeros", "RandomUniform", ...
+    config: dict  # its numeric and string settings (minval, maxval, stddev, value...)
+
+    @classmethod
+    def parse(cls, spec: dict | None) -> InitializerFact | None:
+        if not isinstance(spec, dict):
+            return None
+        return cls(str(spec.get("class", "?")), dict(spec.get("config") or {}))
+
+
+@dataclass(frozen=True, eq=False)
 class LayerFact:
     cls: str
     units: int | None
     activation: str | None
     use_bias: bool | None
     weight_shapes: tuple
+    kernel_initializer: InitializerFact | None = None  # None: not recorded (the default)
+    bias_initializer: InitializerFact | None = None
+    constrained: bool = False  # constraints or regularizers change what a step does
 
     @classmethod
     def parse(cls, spec: dict) -> LayerFact:
@@ -57,6 +75,9 @@ class LayerFact:
             spec.get("activation"),
             spec.get("use_bias"),
             tuple(tuple(s) if s else None for s in spec.get("weight_shapes", [])),
+            InitializerFact.parse(spec.get("kernel_initializer")),
+            InitializerFact.parse(spec.get("bias_initializer")),
+            bool(spec.get("constrained")),
         )
 
     def describe(self) -> str:
@@ -72,6 +93,22 @@ class OptimizerFact:
     nesterov: bool
     weight_decay: float
     clipped: bool
+    # Exactly one of Keras's own replayable classes ("SGD", "Adam", "RMSprop"), as
+    # captured before student code ran; None for any other class, subclasses included.
+    builtin: str | None = None
+    patched: tuple[str, ...] = ()  # methods that differ from the class's at import
+    schedule: bool = False
+    use_ema: bool = False
+    legacy: bool = False
+    decay: float = 0.0
+    iterations: int | None = None  # the optimizer's step count after the fit
+    beta_1: float | None = None
+    beta_2: float | None = None
+    epsilon: float | None = None
+    rho: float | None = None
+    amsgrad: bool = False
+    centered: bool = False
+    adaptive_epsilon: bool = False
 
     @classmethod
     def parse(cls, spec: dict | None) -> OptimizerFact | None:
@@ -83,7 +120,60 @@ class OptimizerFact:
             spec.get("momentum") or 0.0,
             bool(spec.get("nesterov")),
             spec.get("weight_decay") or 0.0,
-            bool(spec.get("clipnorm") or spec.get("clipvalue")),
+            bool(spec.get("clipnorm") or spec.get("clipvalue") or spec.get("global_clipnorm")),
+            spec.get("builtin"),
+            tuple(str(m) for m in spec.get("patched") or ()),
+            bool(spec.get("schedule")),
+            bool(spec.get("use_ema")),
+            bool(spec.get("legacy")),
+            spec.get("decay") or 0.0,
+            spec.get("iterations"),
+            spec.get("beta_1"),
+            spec.get("beta_2"),
+            spec.get("epsilon"),
+            spec.get("rho"),
+            bool(spec.get("amsgrad")),
+            bool(spec.get("centered")),
+            bool(spec.get("adaptive_epsilon")),
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class StepsFact:
+    """Every optimizer step of a fit: weights in, weights out, the batch's rows."""
+
+    epochs: tuple[int, ...]
+    before: np.ndarray  # (steps, parameters); NaN where a value was not finite
+    after: np.ndarray  # (steps, parameters); NaN rows where the step never ended
+    rows: tuple[np.ndarray, ...] | None  # per step; None: full batches, rows not seen
+    overflow: bool  # more steps than the probe records
+
+    @classmethod
+    def parse(cls, spec: dict | None) -> StepsFact | None:
+        if not isinstance(spec, dict):
+            return None
+        before = spec.get("before") or []
+        after = spec.get("after") or []
+        width = max((len(w) for w in before if w), default=0)
+
+        def matrix(rows: list) -> np.ndarray:
+            out = np.full((len(rows), width), np.nan)
+            for i, row in enumerate(rows):
+                if row is not None and len(row) == width:
+                    out[i] = _nan(row)
+            return out
+
+        rows = spec.get("rows")
+        return cls(
+            tuple(int(e) for e in spec.get("epochs") or ()),
+            matrix(before),
+            matrix(after),
+            None
+            if rows is None
+            else tuple(
+                np.array([-1], dtype=int) if r is None else np.array(r, dtype=int) for r in rows
+            ),
+            bool(spec.get("overflow")),
         )
 
 
@@ -105,6 +195,11 @@ class FitFact:
     weights_before: tuple[np.ndarray, ...] | None
     weights_after: tuple[np.ndarray, ...] | None
     loss_history: tuple[float, ...] | None
+    loss_is_mse: bool | None = None  # None: not recorded
+    train_step_builtin: bool | None = None
+    shuffle: bool = True
+    steps: StepsFact | None = None
+    steps_missing_reason: str | None = None
 
     @classmethod
     def parse(cls, seq: int, cell: int, p: dict) -> FitFact:
@@ -128,6 +223,13 @@ class FitFact:
             loss_history=None
             if p.get("loss_history") is None
             else tuple(np.nan if v is None else v for v in p["loss_history"]),
+            loss_is_mse=p.get("loss_is_mse"),
+            train_step_builtin=p.get("train_step_builtin"),
+            shuffle=p.get("shuffle", True) is not False,
+            steps=StepsFact.parse(p.get("steps")),
+            steps_missing_reason=p.get("steps_missing_reason")
+            if p.get("steps") is not None or p.get("steps_missing_reason")
+            else "not_recorded",
         )
 
 
@@ -158,6 +260,7 @@ class FigureFact:
     renders: int
     axes: tuple[AxesFact, ...]
     png_base64: str | None = field(repr=False)
+    capped: tuple[str, ...] = ()  # the probe's caps this figure hit
 
     @classmethod
     def parse(cls, p: dict) -> FigureFact:
@@ -189,7 +292,12 @@ class FigureFact:
                 )
             )
         return cls(
-            p["figure"], p.get("cell", 0), p.get("renders", 1), tuple(axes), p.get("png_base64")
+            p["figure"],
+            p.get("cell", 0),
+            p.get("renders", 1),
+            tuple(axes),
+            p.get("png_base64"),
+            tuple(str(c) for c in p.get("capped") or ()),
         )
 
 
@@ -217,6 +325,29 @@ class ModelFact:
 
 
 @dataclass(frozen=True, eq=False)
+class EvidenceFact:
+    """Something the probe's guard saw student code do to it (see probe/guard.py)."""
+
+    what: str  # "introspection" | "descriptor" | "native" | "tracing" | "probe_altered" |...
+    detail: str
+    blocked: bool
+    where: str  # the student's file and line
+
+    @classmethod
+    def parse(cls, p: dict) -> EvidenceFact:
+        return cls(
+            str(p.get("what", "?")),
+            str(p.get("detail", "")),
+            bool(p.get("blocked")),
+            str(p.get("where", "")),
+        )
+
+    def describe(self) -> str:
+        where = f" at {self.where}" if self.where else ""
+        return f"{self.what}: {self.detail}{where}" + (" (blocked)" if self.blocked else "")
+
+
+@dataclass(frozen=True, eq=False)
 class Facts:
     """Everything the probe saw, validated."""
 
@@ -229,16 +360,26 @@ class Facts:
     net_model: int | None
     rejected_records: int  # records that failed the schema or carried the wrong secret
     records: tuple[dict, ...] = field(repr=False)  # the validated records, for saving
+    evidence: tuple[EvidenceFact, ...] = ()
+    duplicate_records: int = 0  # records whose sequence number was already taken
+    caps: tuple[str, ...] = ()  # the grader's journal caps hit while reading
 
     def model(self, serial: int) -> ModelFact | None:
         return next((m for m in self.models if m.model == serial), None)
 
 
-def facts_from_records(records: list[dict], secret: str | None) -> Facts:
-    """Validate records and build Facts; records failing either test are counted, not used."""
+def facts_from_records(
+    records: list[dict], secret: str | None, deadline: float | None = None
+) -> Facts:
+    """Validate records and build Facts; records failing either test are counted, not
+    used.  Past ``deadline`` (time.monotonic()) the rest is left unread, and the cap
+    "facts_seconds" is named in the facts."""
     validator = _validator()
-    kept, rejected = [], 0
+    kept, rejected, caps = [], 0, []
     for record in records:
+        if deadline is not None and time.monotonic() > deadline:
+            caps.append("facts_seconds")
+            break
         if not isinstance(record, dict):
             rejected += 1
             continue
@@ -250,8 +391,14 @@ def facts_from_records(records: list[dict], secret: str | None) -> Facts:
             continue
         kept.append({k: v for k, v in record.items() if k != "secret"})
     kept.sort(key=lambda r: r["seq"])
-    fits, figures, models, end = [], {}, {}, None
+    seen_seqs: set[int] = set()
+    duplicates = 0
+    fits, figures, models, end, evidence = [], {}, {}, None, []
     for record in kept:
+        if record["seq"] in seen_seqs:
+            duplicates += 1
+            continue
+        seen_seqs.add(record["seq"])
         kind, payload = record["kind"], record["payload"]
         if kind == "fit":
             fits.append(FitFact.parse(record["seq"], record["cell"], payload))
@@ -261,6 +408,8 @@ def facts_from_records(records: list[dict], secret: str | None) -> Facts:
             models[payload["model"]] = ModelFact.parse(payload)
         elif kind == "end":
             end = payload
+        elif kind == "evidence":
+            evidence.append(EvidenceFact.parse(payload))
     return Facts(
         fits=tuple(fits),
         figures=tuple(figures[k] for k in sorted(figures)),
@@ -271,24 +420,56 @@ def facts_from_records(records: list[dict], secret: str | None) -> Facts:
         net_model=(end or {}).get("net_model"),
         rejected_records=rejected,
         records=tuple(kept),
+        evidence=tuple(evidence),
+        duplicate_records=duplicates,
+        caps=tuple(caps),
     )
 
 
-def read_journal(path: Path, secret: str) -> Facts:
-    """Facts from the probe's journal file; lines that are not JSON are rejected."""
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not strict JSON")
+
+
+def read_journal(
+    path: Path,
+    secret: str,
+    max_bytes: int = MAX_JOURNAL_BYTES,
+    time_limit_s: float = FACTS_TIME_LIMIT_S,
+) -> Facts:
+    """Facts from the probe's journal file; lines that are not JSON are rejected.  At
+    most ``max_bytes`` are read, lines over MAX_RECORD_BYTES are skipped, and the work
+    stops after ``time_limit_s``; each cap hit is named in ``Facts.caps``."""
+    deadline = time.monotonic() + time_limit_s
     records: list = []
     rejected = 0
+    caps: list[str] = []
     if path.is_file():
         with path.open("rb") as journal:
-            text = journal.read(MAX_JOURNAL_BYTES)
+            text = journal.read(max_bytes + 1)
+        if len(text) > max_bytes:
+            caps.append("journal_bytes")
+            text = text[: text.rfind(b"\n", 0, max_bytes) + 1]  # whole lines only
         for line in text.splitlines():
+            if time.monotonic() > deadline:
+                caps.append("facts_seconds")
+                break
+            if len(line) > MAX_RECORD_BYTES:
+                caps.append("record_bytes")
+                continue
             try:
-                records.append(json.loads(line))
-            except (json.JSONDecodeError, UnicodeDecodeError):
+                records.append(json.loads(line, parse_constant=_no_constant))
+            except (ValueError, RecursionError):  # not JSON, not UTF-8, NaN or Infinity
                 rejected += 1
-    facts = facts_from_records(records, secret)
-    if rejected:
-        facts = Facts(**{**facts.__dict__, "rejected_records": facts.rejected_records + rejected})
+    facts = facts_from_records(records, secret, deadline)
+    caps = list(dict.fromkeys(caps + list(facts.caps)))
+    if rejected or caps:
+        facts = Facts(
+            **{
+                **facts.__dict__,
+                "rejected_records": facts.rejected_records + rejected,
+                "caps": tuple(caps),
+            }
+        )
     return facts
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from grader import __version__
 from grader.judge.base import CheckResult
+from grader.names import clean_text, folder_name
 
 STATUSES = ("graded", "invalid", "timeout", "error")
 
@@ -40,6 +42,10 @@ class Result:
     seconds: float = 0.0
     extras: dict = field(default_factory=dict)  # e.g. the loss history, for reports
     lang: str = "ko"
+    # Why an instructor must look before the keras, trained and beta points count
+    # (tampering evidence, a training the grader cannot replay); empty: no review.
+    review: tuple[str, ...] = ()
+    caps: tuple[str, ...] = ()  # every limit of the grader or the probe this run hit
 
     def to_json(self) -> dict:
         return {
@@ -47,7 +53,11 @@ class Result:
             "status": self.status,
             "score": self.score,
             "max_score": self.max_score,
+            "folder": folder_name(self.submission),
             "beta": list(self.beta) if self.beta is not None else None,
+            "needs_review": bool(self.review),
+            "review": list(self.review),
+            "caps": list(self.caps),
             "checks": [
                 {
                     "name": c.name,
@@ -97,5 +107,23 @@ def write_text_atomic(path: Path, text: str) -> None:
         raise
 
 
+def strict(value):
+    """A JSON-ready copy where every number is finite (NaN and ±Infinity become null)
+    and every string is writable as UTF-8: what strict parsers (JavaScript's, Go's, LMS
+    importers) accept."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_text(str(k)): strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars
+        return strict(value.item())
+    return value
+
+
 def write_json_atomic(path: Path, document: dict) -> None:
-    write_text_atomic(path, json.dumps(document, ensure_ascii=False, indent=1) + "\n")
+    text = json.dumps(strict(document), ensure_ascii=False, indent=1, allow_nan=False)
+    write_text_atomic(path, text + "\n")

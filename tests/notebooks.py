@@ -438,3 +438,290 @@ print("STATE", matplotlib.rcParams['lines.linewidth'], tf.keras.backend.floatx()
 import os
 print("PARENT", open(f"/proc/{os.getppid()}/cmdline", "rb").read().replace(b"\\0", b" "))"""
     ]
+
+
+# -- issue 10: honest variants that must still earn full marks ----------------------------
+def with_fit(fit: str, before_fit: str | None = None) -> list[str]:
+    """The homework with another training cell (and, optionally, a cell before it)."""
+    cells = homework()
+    cells[2] = fit
+    if before_fit is not None:
+        cells.insert(2, before_fit)
+    return cells
+
+
+MODEL = """net = tf.keras.Sequential()
+net.add(tf.keras.layers.Dense(1,use_bias=False))
+"""
+
+
+def minibatch_default() -> list[str]:
+    """Mini-batch SGD: batch_size left out (Keras's 32), shuffled every epoch."""
+    return with_fit(MODEL + "net.compile(tf.optimizers.SGD(0.1), loss='mse')\n"
+                    "net.fit(X,y,epochs=30,verbose=0)")  # fmt: skip
+
+
+def momentum() -> list[str]:
+    return with_fit(MODEL + "net.compile(tf.optimizers.SGD(0.1, momentum=0.5), loss='mse')\n"
+                    "net.fit(X,y,epochs=30,verbose=0,batch_size=N)")  # fmt: skip
+
+
+def adam() -> list[str]:
+    return with_fit(MODEL + "net.compile(tf.optimizers.Adam(0.1), loss='mse')\n"
+                    "net.fit(X,y,epochs=300,verbose=0,batch_size=N)")  # fmt: skip
+
+
+def rmsprop_minibatch() -> list[str]:
+    return with_fit(MODEL + "net.compile(tf.optimizers.RMSprop(0.01), loss='mse')\n"
+                    "net.fit(X,y,epochs=100,verbose=0,batch_size=20)")  # fmt: skip
+
+
+def seeded() -> list[str]:
+    """tf.random.set_seed before the model: a reproducible Glorot draw."""
+    return with_fit(FIT.format(epochs=30), before_fit="tf.random.set_seed(43052)")
+
+
+def logging_callbacks() -> list[str]:
+    """EarlyStopping and a printer: callbacks that only look."""
+    return with_fit(
+        MODEL
+        + """net.compile(tf.optimizers.SGD(0.1), loss='mse')
+class Printer(tf.keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch % 10 == 0:
+            print(epoch, logs["loss"], [w.tolist() for w in self.model.get_weights()])
+stop = tf.keras.callbacks.EarlyStopping(monitor='loss', patience=3)
+net.fit(X,y,epochs=30,verbose=0,batch_size=N,callbacks=[stop, Printer()])"""
+    )
+
+
+# -- issue 10: cheating, each must score <= 50 or be held for review ---------------------
+OLS = "ols = np.linalg.lstsq(X, y, rcond=None)[0].astype('float32')"
+
+
+def ols_start() -> list[str]:
+    """OLS set by hand, then the prescribed 30 epochs: the replay agrees, the start is
+    no draw of Glorot-uniform."""
+    return with_fit(
+        OLS + "\n" + MODEL + "net.build(input_shape=(None, 2))\nnet.set_weights([ols])\n"
+        "net.compile(tf.optimizers.SGD(0.1), loss='mse')\n"
+        "net.fit(X,y,epochs=30,verbose=0,batch_size=N)"
+    )
+
+
+def weight_writing_callback() -> list[str]:
+    """A callback writes OLS into the layer after every epoch; no batch_size."""
+    return with_fit(
+        OLS
+        + "\n"
+        + MODEL
+        + """net.compile(tf.optimizers.SGD(0.1), loss='mse')
+class Cheat(tf.keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        self.model.set_weights([ols])
+net.fit(X,y,epochs=30,verbose=0,callbacks=[Cheat()])"""
+    )
+
+
+def optimizer_subclass() -> list[str]:
+    """An SGD subclass (its class name is still "SGD") whose step writes OLS."""
+    return with_fit(
+        OLS
+        + "\n"
+        + MODEL
+        + """class SGD(tf.keras.optimizers.SGD):
+    def update_step(self, gradient, variable):
+        variable.assign(tf.constant(ols))
+net.compile(SGD(0.1), loss='mse')
+net.fit(X,y,epochs=30,verbose=0,batch_size=N)"""
+    )
+
+
+def closure_swap() -> list[str]:
+    """Swaps what the probe's fit wrapper calls for a fake that sets OLS and returns a
+    made-up history."""
+    return with_fit(
+        OLS
+        + "\n"
+        + MODEL
+        + """net.compile(tf.optimizers.SGD(0.1), loss='mse')
+class FakeHistory:
+    history = {"loss": [1.0, 0.5, 0.3]}
+def fake_fit(model, *args, **kwargs):
+    model.set_weights([ols])
+    return FakeHistory()
+wrapper = tf.keras.Model.fit
+for cell in wrapper.__closure__ or ():
+    value = cell.cell_contents
+    if callable(value) and getattr(value, "__name__", "") == "fit":
+        cell.cell_contents = fake_fit
+    if hasattr(value, "fit") and not callable(value):
+        try:
+            value.fit = fake_fit
+        except Exception as error:
+            print("KERAS:", error)
+net.fit(X,y,epochs=30,verbose=0,batch_size=N)"""
+    )
+
+
+def module_swap() -> list[str]:
+    """Trains badly, writes OLS with set_weights, and replaces the probe's sys.modules
+    entries so its final records are never written."""
+    cells = not_converged()
+    cells.insert(
+        3,
+        OLS
+        + """
+net.set_weights([ols])
+import sys, types
+for name in list(sys.modules):
+    if "grader" in name:
+        fake = types.ModuleType(name)
+        fake.finish = lambda *a, **k: None
+        sys.modules[name] = fake""",
+    )
+    return cells
+
+
+FORGED_FIT = """def forged_lines(secret):
+    import json, time
+    w = np.array([0.5, -0.5]); lines = []
+    for step in range(30):
+        w = w - 0.1 * (2 / N) * X.T @ (X @ w - y.reshape(-1))
+    fit = {"model": 901, "layers": [{"class": "Dense", "units": 1, "activation": "linear",
+           "use_bias": False, "weight_shapes": [[2, 1]]}],
+           "optimizer": {"class": "SGD", "learning_rate": 0.1, "builtin": "SGD"},
+           "loss": "mse", "loss_is_mse": True, "epochs_requested": 30, "batch_size": N,
+           "x": {"type": "ndarray", "shape": [N, 2], "values": X.reshape(-1).tolist()},
+           "y": {"type": "ndarray", "shape": [N, 1], "values": y.reshape(-1).tolist()},
+           "weights_before": [{"shape": [2, 1], "values": [0.5, -0.5]}],
+           "weights_after": [{"shape": [2, 1], "values": w.tolist()}],
+           "loss_history": [1.0] * 30, "steps": None}
+    for seq, kind, payload in ((9001, "fit", fit), (9002, "end", {"net_is_model": True,
+                                "net_type": "Sequential", "net_model": 901})):
+        lines.append(json.dumps({"secret": secret, "seq": seq, "kind": kind, "cell": 3,
+                                 "time": time.time(), "payload": payload}) + "\\n")
+    return lines"""
+
+
+def forged_via_gc() -> list[str]:
+    """No Keras training: looks for the run's secret with gc, then writes a numpy
+    gradient descent into the journal as "Keras model #901 trained"."""
+    return [
+        IMPORTS,
+        DATA,
+        FORGED_FIT,
+        report(
+            "GC",
+            """import gc, os, re
+secrets = set()
+for obj in gc.get_objects():
+    if isinstance(obj, str) and re.fullmatch("[0-9a-f]{32}", obj):
+        secrets.add(obj)
+for secret in secrets:
+    for fd in range(3, 64):
+        try:
+            os.write(fd, "".join(forged_lines(secret)).encode())
+        except OSError:
+            pass""",
+        ),
+        "plt.plot(x,y,'o')\nplt.plot(x,(X@np.linalg.lstsq(X, y, rcond=None)[0]).reshape(-1),'--')",
+    ]
+
+
+def forged_via_proc_fd() -> list[str]:
+    """Reopens every descriptor through /proc/self/fd to append forged records."""
+    return [
+        IMPORTS,
+        DATA,
+        FORGED_FIT,
+        report(
+            "PROC_FD",
+            """import os
+for name in os.listdir('/proc/self/fd'):
+    try:
+        with open(f'/proc/self/fd/{name}', 'a') as stream:
+            stream.write("".join(forged_lines("0" * 32)))
+    except OSError:
+        pass""",
+        ),
+        "plt.plot(x,y,'o')\nplt.plot(x,(X@np.linalg.lstsq(X, y, rcond=None)[0]).reshape(-1),'--')",
+    ]
+
+
+def rewritten_on_train_end() -> list[str]:
+    """Trains on other data; a callback rewrites the arrays in place at on_train_end so
+    they look like the homework's when fit returns."""
+    return [
+        IMPORTS,
+        DATA,
+        """X_hw, y_hw = X.copy(), y.copy()
+X2 = np.stack([np.ones(N), np.exp(-np.linspace(0, 2, N))], axis=1)
+y2 = (2.46 + 4.0 * X2[:, 1]).reshape(N, 1)
+net = tf.keras.Sequential()
+net.add(tf.keras.layers.Dense(1,use_bias=False))
+net.compile(tf.optimizers.SGD(0.1), loss='mse')
+class Rewrite(tf.keras.callbacks.Callback):
+    def on_train_end(self, logs=None):
+        X2[:] = X_hw
+        y2[:] = y_hw
+net.fit(X2,y2,epochs=300,verbose=0,batch_size=N,callbacks=[Rewrite()])""",
+        PLOT,
+    ]
+
+
+def week5_lecture() -> list[str]:
+    """The week-5 lecture: Dense(1, use_bias=False) trained on 예제1's data (N=200,
+    y = 2.5 + 4x), with the homework's data made but never fitted."""
+    return [
+        IMPORTS,
+        """np.random.seed(43052)
+N = 200
+x1 = np.linspace(0, 1, N)
+X1 = np.stack([np.ones(N), x1], axis=1)
+y1 = (2.5 + 4 * x1 + np.random.randn(N) * 0.5).reshape(N, 1)
+net = tf.keras.Sequential()
+net.add(tf.keras.layers.Dense(1, use_bias=False))
+net.compile(tf.optimizers.SGD(0.1), loss='mse')
+net.fit(X1, y1, epochs=1000, verbose=0, batch_size=N)""",
+        DATA,
+        PLOT,
+    ]
+
+
+# -- issue 10: inputs that must not break a batch ----------------------------------------
+def diverging() -> list[str]:
+    """A learning rate that diverges: NaN weights and losses."""
+    cells = homework()
+    cells[2] = FIT.format(epochs=30).replace("SGD(0.1)", "SGD(100.0)")
+    return cells
+
+
+def loud_errors_and_displays() -> list[str]:
+    """Errors with huge messages and display updates past the per-cell cap."""
+    return homework() + [
+        "raise ValueError('e' * 5_000_000)",
+        """from IPython.display import display, HTML, update_display
+handle = display(HTML('start'), display_id='big')
+for i in range(40):
+    update_display(HTML('u' * 500_000), display_id='big')
+for i in range(10):
+    display(HTML('d' * 400_000))""",
+    ]
+
+
+def many_loud_cells(count: int = 700) -> list[str]:
+    """700 cells of 900 KB of output each: under the cell cap, far over the notebook's."""
+    return homework() + ["print('z' * 900_000)"] * count
+
+
+def huge_figures() -> list[str]:
+    """Two figures of 1000 lines × 6000 points."""
+    return homework() + [
+        """for k in range(2):
+    fig = plt.figure()
+    t = np.linspace(0, 1, 6000)
+    for j in range(1000):
+        plt.plot(t, t * j)
+    plt.show()"""
+    ]

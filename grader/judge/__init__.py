@@ -21,6 +21,10 @@ CHECKS = {
 }
 
 
+# Checks whose points wait for an instructor when a submission needs review.
+WITHHELD_ON_REVIEW = ("keras", "trained", "beta")
+
+
 def localise(assignment, value, lang: str):
     """Phrases in ``lang``; a list becomes its items (localised) joined by "; "; other
     values stay as they are."""
@@ -32,12 +36,23 @@ def localise(assignment, value, lang: str):
 
 
 def judge(case: Case, lang: str = "ko") -> tuple[CheckResult, ...]:
-    """Run every check the assignment lists, in its order, and score them."""
+    """Run every check the assignment lists, in its order, and score them.  With review
+    reasons, the keras, trained and beta checks are withheld (no points, diagnosis
+    "needs_review") whatever they found; their own message follows."""
     results = []
+    reasons = case.review_reasons
     for name, max_points in case.assignment.check_points.items():
         if name not in CHECKS:
             raise KeyError(f"assignment {case.assignment.name} lists unknown check {name!r}")
         outcome = CHECKS[name](case)
+        if reasons and name in WITHHELD_ON_REVIEW:
+            found = case.assignment.message(outcome.key, lang, **outcome.params)
+            outcome = Outcome(
+                False,
+                "review.withheld",
+                {"reason": "; ".join(reasons)[:600], "found": found, "found_key": outcome.key},
+                "needs_review",
+            )
         results.append(
             CheckResult(
                 name=name,

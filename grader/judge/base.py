@@ -18,6 +18,8 @@ from grader.evidence import (
 from grader.facts import Facts
 from grader.reference import Reference
 
+MAX_LISTED_EVIDENCE = 5  # evidence listed in a result (all of it is in facts.json)
+
 
 @dataclass(frozen=True)
 class RunSummary:
@@ -34,6 +36,8 @@ class RunSummary:
     disk_limit_bytes: int = 0
     max_processes: int = 0
     truncated_cells: tuple[int, ...] = ()  # cell numbers whose output was cut
+    caps: tuple[str, ...] = ()  # output caps hit: "output_per_cell", "output_per_notebook"
+    cell_output_limit: int = 0  # bytes of output kept per cell (0: the default)
     cell_timeout_s: float = 0.0
 
     def cell_number(self, ordinal: int) -> int:
@@ -99,7 +103,9 @@ class Case:
 
     @cached_property
     def beta(self) -> BetaReading | None:
-        if self.model.model is None:
+        """β of the model fitted on the homework's data; None for any other model (its
+        weights say nothing about the homework, even when it has the same shape)."""
+        if self.model.model is None or self.model.reason != "homework_fit":
             return None
         layers = (
             self.model.final.layers
@@ -124,6 +130,25 @@ class Case:
         from grader.judge.trained import assess_training
 
         return assess_training(self)
+
+    @cached_property
+    def review_reasons(self) -> tuple[str, ...]:
+        """Why an instructor must look at this submission before its keras, trained
+        and beta points count: tampering evidence, records the probe did not write, a
+        missing end record, or a training the grader cannot replay."""
+        facts = self.facts
+        reasons = [e.describe() for e in facts.evidence[:MAX_LISTED_EVIDENCE]]
+        if len(facts.evidence) > MAX_LISTED_EVIDENCE:
+            reasons.append(f"{len(facts.evidence) - MAX_LISTED_EVIDENCE} more such events")
+        if facts.rejected_records:
+            reasons.append(f"{facts.rejected_records} journal line(s) not written by the probe")
+        if facts.duplicate_records:
+            reasons.append(f"{facts.duplicate_records} journal record(s) with a reused number")
+        if self.run.status == "completed" and not facts.finished:
+            reasons.append("the probe's final record is missing though the notebook ran to its end")
+        if self.training.diagnosis == "needs_review":
+            reasons.append(f"training not replayable: {self.training.params.get('reason')}")
+        return tuple(dict.fromkeys(reasons))
 
 
 def fmt_beta(beta) -> str:

@@ -11,6 +11,14 @@ from grader.judge.base import Case, Outcome, fmt_beta
 
 def check_beta(case: Case) -> Outcome:
     reading, reference, assignment = case.beta, case.reference, case.assignment
+    if reading is None and case.model.model is not None:
+        data = assignment.data
+        return Outcome(
+            False,
+            "beta.not_on_homework_data",
+            {"seed": data.seed, "n": data.n},
+            "not_on_homework_data",
+        )
     if reading is None:
         return Outcome(False, "beta.no_model", {}, "no_keras")
     if reading.problem == "wrong_features":
@@ -32,6 +40,8 @@ def check_beta(case: Case) -> Outcome:
             "unreadable",
         )
     beta = np.array(reading.beta)
+    if not np.all(np.isfinite(beta)):
+        return Outcome(False, "beta.not_finite", {}, "diverged")
     params = {
         "beta": fmt_beta(beta),
         "ols": fmt_beta(reference.beta_ols),

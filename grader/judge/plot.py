@@ -30,7 +30,7 @@ def best_curve(case: Case) -> tuple[FigureChoice | None, float, bool]:
     for choice in reversed(case.figures):
         axes = choice.figure.axes[choice.axes_index]
         for artist in axes.artists:
-            if artist is choice.data_artist or artist.x.size < 2 or artist.x.size != artist.n:
+            if artist is choice.data_artist or artist.x.size < 2:  # a capped line: its head
                 continue
             if not (np.all(np.isfinite(artist.x)) and np.all(np.isfinite(artist.y))):
                 continue

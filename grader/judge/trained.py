@@ -1,9 +1,13 @@
-"""trained: the chosen model's final weights came out of its own training.
+"""trained: the chosen model's final weights came out of Keras training, and nothing else.
 
-Full-batch SGD on the MSE is replayed exactly from the recorded starting weights and
-compared with the recorded result, within the float32 tolerance; other trainings
-(mini-batches, momentum, Adam, other losses) get a looser check: the loss fell and
-the weights moved.  Weights set or changed by hand after the last fit fail.
+The chosen model must have been fitted on the homework's data.  Its fits are checked in
+order: the first starts from a draw of the layer's initializers (not from weights set by
+hand); each later one starts where the previous ended; every optimizer step recorded by
+the probe is replayed (grader/replay.py) with the optimizer's own update rule, and the
+weights must not change between steps; the optimizer must be exactly one of Keras's own
+classes; the final weights must be the last fit's result.  A training the grader cannot
+replay (a large model, an optimizer setting it does not model, a custom train_step) is
+not passed: it goes to an instructor ("needs review").
 """
 
 from __future__ import annotations
@@ -15,105 +19,225 @@ import numpy as np
 from grader.evidence import DATA_ROUNDINGS, _single_dense, columns
 from grader.facts import FitFact
 from grader.judge.base import Case, Outcome
-from grader.linear import U32, float32_tolerance, gd_replay
+from grader.judge.start import check_start
+from grader.linear import U32
+from grader.replay import OptimizerSpec, StepReport, _State, f32, replay_steps
 
-MSE_NAMES = {"mse", "mean_squared_error", "MeanSquaredError", "MSE"}
 KERAS_DEFAULT_BATCH = 32
+REPLAYABLE = {"SGD": "sgd", "Adam": "adam", "RMSprop": "rmsprop"}
 
 
 def _flat(weights) -> np.ndarray:
     return np.concatenate([np.asarray(w, dtype=float).reshape(-1) for w in weights])
 
 
-def _replay_inputs(fit: FitFact) -> tuple[np.ndarray, np.ndarray, int] | None:
-    """(design, targets, rows used) when the fit is full-batch SGD on the MSE of one
-    linear Dense(1) layer, the case the recurrence describes exactly; else None."""
-    layer = _single_dense(fit.layers)
+def review(reason: str, **params) -> Outcome:
+    return Outcome(False, "trained.review", {"reason": reason, **params}, "needs_review")
+
+
+def optimizer_spec(fit: FitFact) -> OptimizerSpec | str:
+    """The update rule to replay, or why there is none."""
     opt = fit.optimizer
-    if (
-        layer is None
-        or opt is None
-        or opt.cls != "SGD"
-        or opt.learning_rate is None
-        or opt.momentum
-        or opt.nesterov
-        or opt.weight_decay
-        or opt.clipped
-        or fit.loss not in MSE_NAMES
-        or fit.has_sample_weight
-        or fit.y is None
-        or fit.weights_before is None
-        or fit.weights_after is None
-    ):
-        return None
+    if opt is None or opt.learning_rate is None:
+        return "no optimizer was recorded"
+    if opt.schedule or opt.clipped or opt.use_ema or opt.weight_decay or opt.decay:
+        return f"{opt.cls} with a schedule, clipping, EMA or decay"
+    if opt.amsgrad:
+        return "Adam with amsgrad"
+    if opt.legacy and opt.builtin != "SGD":
+        return f"the legacy {opt.cls}"
+    steps = len(fit.steps.before) if fit.steps is not None else 0
+    start = (opt.iterations - steps) if opt.iterations is not None else 0
+    kind = REPLAYABLE[opt.builtin]
+    return OptimizerSpec(
+        kind=kind,
+        learning_rate=f32(opt.learning_rate),
+        momentum=f32(opt.momentum or 0.0),
+        nesterov=opt.nesterov,
+        beta_1=f32(opt.beta_1 if opt.beta_1 is not None else 0.9),
+        beta_2=f32(opt.beta_2 if opt.beta_2 is not None else 0.999),
+        epsilon=f32(opt.epsilon if opt.epsilon is not None else 1e-7),
+        adaptive_epsilon=opt.adaptive_epsilon,
+        rho=f32(opt.rho if opt.rho is not None else 0.9),
+        centered=opt.centered,
+        start_iteration=max(0, start),
+    )
+
+
+def _design(fit: FitFact) -> tuple[np.ndarray, np.ndarray, int] | str:
+    """(inputs with a ones column for the bias, targets, training rows), or why not."""
+    layer = _single_dense(fit.layers)
+    if layer is None:
+        return "the model is not a single linear Dense(1) layer"
+    if layer.constrained:
+        return "the layer has a constraint or a regularizer"
+    if fit.loss_is_mse is False or (fit.loss_is_mse is None and fit.loss not in ("mse",)):
+        return f"the loss is {fit.loss}, not Keras's MSE"
+    if fit.has_sample_weight:
+        return "sample or class weights"
+    if fit.y is None or fit.x is None or fit.weights_before is None:
+        return "the training arrays were not recorded"
     n_all = fit.y.reshape(-1).size
     cols = columns(fit.x, n_all)
     if cols is None:
-        return None
+        return "the inputs are not a table of rows"
     rows = int(math.floor(n_all * (1.0 - fit.validation_split)))
-    batch = fit.batch_size if fit.batch_size is not None else KERAS_DEFAULT_BATCH
-    if rows < 1 or batch < rows:
-        return None
-    design = np.stack(cols, axis=1)[:rows]
+    design = np.stack(cols, axis=1)
     if len(fit.weights_before) == 2:
-        design = np.column_stack([design, np.ones(rows)])
-    return design, fit.y.reshape(-1)[:rows], rows
+        design = np.column_stack([design, np.ones(n_all)])
+    if design.shape[1] != _flat(fit.weights_before).size:
+        return "the inputs do not match the layer's weights"
+    return design, fit.y.reshape(-1), rows
+
+
+def _batches(fit: FitFact, rows: int) -> list[np.ndarray] | Outcome:
+    """The rows of every step; a failing Outcome when the steps are not an honest
+    pass over the training rows."""
+    steps = fit.steps
+    batch = fit.batch_size if fit.batch_size is not None else KERAS_DEFAULT_BATCH
+    per_epoch = max(1, -(-rows // max(1, batch)))
+    epochs_run = len(fit.loss_history) if fit.loss_history is not None else fit.epochs
+    if len(steps.before) != epochs_run * per_epoch or epochs_run > fit.epochs:
+        return Outcome(
+            False,
+            "trained.steps_missing",
+            {"found": len(steps.before), "expected": epochs_run * per_epoch},
+            "steps_missing",
+        )
+    if steps.rows is None:
+        if batch < rows:
+            return review("the batches of a mini-batch fit were not recorded")
+        return [np.arange(rows)] * len(steps.before)
+    everything = np.arange(rows)
+    for epoch in range(epochs_run):
+        chunk = steps.rows[epoch * per_epoch : (epoch + 1) * per_epoch]
+        seen = np.sort(np.concatenate(chunk)) if chunk else np.array([], dtype=int)
+        if seen.size != rows or not np.array_equal(seen, everything):
+            return Outcome(False, "trained.batches_not_data", {"epoch": epoch + 1}, "not_data")
+    return list(steps.rows)
+
+
+def assess_fit(fit: FitFact, state: _State | None) -> tuple[Outcome | None, StepReport, _State]:
+    """Replay one fit; (a failing or review Outcome or None, the report, the state)."""
+    opt = fit.optimizer
+    if opt is None or opt.builtin not in REPLAYABLE or opt.patched:
+        name = opt.cls if opt is not None else "?"
+        params = {"optimizer": name, "patched": ", ".join(opt.patched) if opt else ""}
+        return Outcome(False, "trained.foreign_optimizer", params, "foreign_optimizer"), None, state
+    if fit.train_step_builtin is False:
+        return review("the model has its own train_step"), None, state
+    if fit.steps is None:
+        return review(f"the steps were not recorded ({fit.steps_missing_reason})"), None, state
+    if fit.steps.overflow:
+        return review("the fit had more steps than the probe records"), None, state
+    spec = optimizer_spec(fit)
+    if isinstance(spec, str):
+        return review(spec), None, state
+    design = _design(fit)
+    if isinstance(design, str):
+        return review(design), None, state
+    inputs, targets, rows = design
+    batches = _batches(fit, rows)
+    if isinstance(batches, Outcome):
+        return batches, None, state
+    steps = fit.steps
+    start, after = _flat(fit.weights_before), _flat(fit.weights_after)
+    if not len(steps.before):
+        missing = {"found": 0, "expected": 1}
+        return Outcome(False, "trained.steps_missing", missing, "steps_missing"), None, state
+    if not (np.all(np.isfinite(steps.before)) and np.all(np.isfinite(steps.after))):
+        return Outcome(False, "trained.diverged", {}, "diverged"), None, state
+    chain = np.vstack([start, steps.after])
+    ins = np.vstack([steps.before, after])
+    if np.any(np.isnan(steps.after)) or not np.array_equal(chain, ins):
+        changed = int(np.argmax(np.any(chain != ins, axis=1)))
+        return (
+            Outcome(False, "trained.weights_written", {"step": changed + 1}, "weights_written"),
+            None,
+            state,
+        )
+    carried = state if spec.start_iteration > 0 else None
+    if spec.start_iteration > 0 and carried is None and (spec.kind != "sgd" or spec.momentum):
+        return review("the optimizer had trained before this fit"), None, state
+    report, state = replay_steps(inputs, targets, spec, steps.before, steps.after, batches, carried)
+    if not report.matches:
+        return (
+            Outcome(
+                False,
+                "trained.replay_mismatch",
+                {
+                    "optimizer": opt.cls,
+                    "learning_rate": f"{opt.learning_rate:.6g}",
+                    "steps": report.steps,
+                    "step": report.worst_step + 1,
+                    "deviation": report.deviation,
+                    "tolerance": report.tolerance,
+                },
+                "replay_mismatch",
+            ),
+            report,
+            state,
+        )
+    return None, report, state
 
 
 def assess_training(case: Case) -> Outcome:
-    fit = case.last_fit
-    if case.model.model is None:
+    choice = case.model
+    if choice.model is None:
         return Outcome(False, "trained.no_model", {}, "no_keras")
-    if fit is None:
+    if not choice.all_fits:
         return Outcome(False, "trained.no_fit", {}, "set_by_hand")
-    final, after = case.final_weights, fit.weights_after
-    if final is None or after is None:
+    if choice.reason != "homework_fit":
+        return Outcome(False, "trained.not_on_homework_data", {}, "not_on_homework_data")
+    fits = choice.all_fits
+    last = fits[-1]
+    final, after = case.final_weights, last.weights_after
+    if final is None or after is None or fits[0].weights_before is None:
         return Outcome(False, "trained.did_not_learn", {}, "did_not_learn")
     final_flat, after_flat = _flat(final), _flat(after)
+    if not (np.all(np.isfinite(final_flat)) and np.all(np.isfinite(after_flat))):
+        return Outcome(False, "trained.diverged", {}, "diverged")
     scale = max(1.0, float(np.abs(after_flat).max(initial=0.0)))
     gap = (
         float(np.abs(final_flat - after_flat).max())
         if final_flat.size == after_flat.size
         else math.inf
     )
-    if gap > DATA_ROUNDINGS * U32 * scale:
+    if not gap <= DATA_ROUNDINGS * U32 * scale:
         return Outcome(False, "trained.patched", {"gap": gap}, "patched")
-    replay_inputs = _replay_inputs(fit)
-    opt = fit.optimizer
-    if replay_inputs is not None:
-        design, targets, _ = replay_inputs
-        start = _flat(fit.weights_before)
-        replay = gd_replay(design, targets, start, opt.learning_rate, fit.epochs)
-        deviation = float(np.abs(replay - after_flat).max())
-        tolerance = float32_tolerance(
-            design, opt.learning_rate, fit.epochs, max(scale, float(np.abs(start).max(initial=0.0)))
-        )
-        params = {
-            "steps": fit.epochs,
-            "deviation": deviation,
-            "tolerance": tolerance,
-            "optimizer": opt.cls,
-            "learning_rate": f"{opt.learning_rate:.6g}",
-        }
-        if deviation <= tolerance:
-            return Outcome(True, "trained.replayed", params)
-        return Outcome(False, "trained.replay_mismatch", params, "replay_mismatch")
-    history = [v for v in (fit.loss_history or ()) if np.isfinite(v)]
-    moved = fit.weights_before is None or not np.array_equal(_flat(fit.weights_before), after_flat)
-    if len(history) >= 1 and moved and (len(history) == 1 or history[-1] < history[0]):
-        return Outcome(
-            True,
-            "trained.loosely",
-            {
-                "optimizer": opt.cls if opt else "?",
-                "batch_size": fit.batch_size
-                if fit.batch_size is not None
-                else 32,  # Keras's default
-                "first": history[0],
-                "last": history[-1],
-            },
-        )
-    return Outcome(False, "trained.did_not_learn", {}, "did_not_learn")
+    start = check_start(fits[0].layers, fits[0].weights_before)
+    if start is not None:
+        kind, params = start
+        if kind == "set_by_hand":
+            return Outcome(False, "trained.hand_set_start", params, "hand_set_start")
+        return review(f"the initializer {params['initializer']} of {params['layer']}")
+    state, total, worst = None, 0, None
+    previous = None
+    for fit in fits:
+        if previous is not None and (
+            fit.weights_before is None
+            or previous.weights_after is None
+            or not np.array_equal(_flat(fit.weights_before), _flat(previous.weights_after))
+        ):
+            return Outcome(False, "trained.set_between_fits", {}, "patched")
+        outcome, report, state = assess_fit(fit, state)
+        if outcome is not None:
+            return outcome
+        total += report.steps
+        if worst is None or report.worst_ratio > worst.worst_ratio:
+            worst = report
+        previous = fit
+    return Outcome(
+        True,
+        "trained.replayed",
+        {
+            "steps": total,
+            "optimizer": last.optimizer.cls,
+            "learning_rate": f"{last.optimizer.learning_rate:.6g}",
+            "deviation": worst.deviation,
+            "tolerance": worst.tolerance,
+        },
+    )
 
 
 def check_trained(case: Case) -> Outcome:

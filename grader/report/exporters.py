@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from grader.assignment import Assignment
+from grader.names import folder_name
 from grader.report.html import render_class_report
 from grader.result import write_json_atomic, write_text_atomic
 
@@ -153,7 +154,9 @@ class GradescopeExporter(Exporter):
     def export(self, document, out, assignment, options):
         written = []
         for submission in document["submissions"]:
-            path = out / "gradescope" / f"{Path(submission['submission']).stem}.json"
+            folder = submission.get("folder") or folder_name(submission["submission"])
+            stem = folder[: -len(".ipynb")] if folder.endswith(".ipynb") else folder
+            path = out / "gradescope" / f"{stem}.json"
             write_json_atomic(path, gradescope_result(submission))
             written.append(path)
         return written

@@ -33,6 +33,8 @@ _ENV.filters["code_spans"] = code_spans
 TEXT = {
     "ko": {
         "score": "점수",
+        "needs_review": "교수자 확인 필요",
+        "review_withheld": "케라스 모델, 학습, β 값의 점수는 교수자가 확인할 때까지 보류됩니다.",
         "checks": "채점 항목",
         "status": "상태",
         "beta": "β",
@@ -72,6 +74,8 @@ TEXT = {
     },
     "en": {
         "score": "Score",
+        "needs_review": "Needs review",
+        "review_withheld": "the keras, trained and beta points wait for an instructor.",
         "checks": "Checks",
         "status": "Status",
         "beta": "β",

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import dataclasses
-import json
 import os
 import re
 import secrets
@@ -31,14 +30,13 @@ from grader.run.kernel import (
     kernel_namespace,
     kill_process_group,
 )
+from grader.run.output_cap import CappedNotebookClient, OutputCaps
 from grader.run.pool import KernelSource, PlainSource
 from grader.run.sandbox import SandboxPolicy, close_box, open_box, plan
 
 FINISH_TIMEOUT_S = 30
-REAP_TIMEOUT_S = 10
+REAP_TIMEOUT_S = 30
 RESPONSE_TIMEOUT_S = 10
-MAX_OUTPUT_BYTES_PER_CELL = 1024 * 1024
-TRUNCATION_NOTE = "\n[output truncated by the grader: this cell printed more than {limit} bytes]\n"
 STARTUP_TIMEOUT_S = 60
 TIMEOUT_ENAME = "CellTimeoutError"
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -49,6 +47,7 @@ class Limits:
     cell_timeout_s: float = 120.0
     notebook_timeout_s: float = 600.0
     sandbox: SandboxPolicy = SandboxPolicy()
+    output: OutputCaps = OutputCaps()
 
 
 @dataclass(frozen=True)
@@ -130,37 +129,6 @@ class KernelUnresponsive(Exception):
     """The kernel is alive but no longer answers; ``str(exc)`` says after which cell."""
 
 
-class CappedNotebookClient(NotebookClient):
-    """A NotebookClient that keeps at most MAX_OUTPUT_BYTES_PER_CELL of each cell's
-    output: a cell printing megabytes is cut, with a note, and never held whole."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.output_bytes: dict[int, int] = {}
-        self.truncated_cells: set[int] = set()
-
-    def output(self, outs, msg, display_id, cell_index):
-        content = msg.get("content", {})
-        size = len(content.get("text", "")) + sum(
-            len(v) if isinstance(v, str) else len(json.dumps(v))
-            for v in (content.get("data") or {}).values()
-        )
-        used = self.output_bytes.get(cell_index, 0) + size
-        self.output_bytes[cell_index] = used
-        if used <= MAX_OUTPUT_BYTES_PER_CELL:
-            return super().output(outs, msg, display_id, cell_index)
-        if cell_index not in self.truncated_cells:
-            self.truncated_cells.add(cell_index)
-            outs.append(
-                nbformat.v4.new_output(
-                    "stream",
-                    name="stderr",
-                    text=TRUNCATION_NOTE.format(limit=MAX_OUTPUT_BYTES_PER_CELL),
-                )
-            )
-        return None
-
-
 class _Run:
     """The state of one notebook's execution."""
 
@@ -227,6 +195,7 @@ class _Run:
             shutdown_kernel="immediate",
             record_timing=False,
             on_cell_executed=self._on_cell_executed,
+            caps=self.limits.output,
         )
         client.km = self._kernel_manager()
         status, reason, pid = "completed", None, None

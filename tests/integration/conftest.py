@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -40,6 +41,36 @@ SUBMISSIONS = {
     "33_big_output.ipynb": nbs.big_output(),
     "34_tampering.ipynb": nbs.tampering(),
     "35_overriding_keras.ipynb": nbs.overriding_keras(),
+    # issue 10: honest variants (full marks) ...
+    "40_minibatch_default.ipynb": nbs.minibatch_default(),
+    "41_momentum.ipynb": nbs.momentum(),
+    "42_adam.ipynb": nbs.adam(),
+    "43_rmsprop_minibatch.ipynb": nbs.rmsprop_minibatch(),
+    "44_seeded.ipynb": nbs.seeded(),
+    "45_logging_callbacks.ipynb": nbs.logging_callbacks(),
+    # ... cheating (at most 50, or held for review) ...
+    "50_ols_start.ipynb": nbs.ols_start(),
+    "51_weight_writing_callback.ipynb": nbs.weight_writing_callback(),
+    "52_optimizer_subclass.ipynb": nbs.optimizer_subclass(),
+    "53_closure_swap.ipynb": nbs.closure_swap(),
+    "54_module_swap.ipynb": nbs.module_swap(),
+    "55_forged_via_gc.ipynb": nbs.forged_via_gc(),
+    "56_forged_via_proc_fd.ipynb": nbs.forged_via_proc_fd(),
+    "57_rewritten_on_train_end.ipynb": nbs.rewritten_on_train_end(),
+    "58_week5_lecture.ipynb": nbs.week5_lecture(),
+    # ... and inputs that must not break the batch
+    "60_diverging.ipynb": nbs.diverging(),
+    "61_loud_errors_and_displays.ipynb": nbs.loud_errors_and_displays(),
+    "62_many_loud_cells.ipynb": nbs.many_loud_cells(),
+    "63_huge_figures.ipynb": nbs.huge_figures(),
+}
+# file names as zip tools write them: raw bytes -> the name results.json shows
+ODD_NAMES = {
+    "숙제_김철수.ipynb".encode("cp949"): "숙제_김철수.ipynb",
+    b"\xff\xfe_homework.ipynb": "\ufffd\ufffd_homework.ipynb",
+    b"a b'\"<>&;|.ipynb": "a b'\"<>&;|.ipynb",
+    b"-rf.ipynb": "-rf.ipynb",
+    ("긴이름" * 25 + ".ipynb").encode(): "긴이름" * 25 + ".ipynb",
 }
 # made at run time: they name this run's listener port and folders
 HOSTILE = ("31_network.ipynb", "32_files_a.ipynb", "32_files_b.ipynb")
@@ -110,6 +141,8 @@ def batch(tmp_path_factory):
     for name, cells in SUBMISSIONS.items():
         nbs.write_notebook(cells, folder / name, with_markdown=name in WITH_MARKDOWN)
     nbs.write_v3_notebook(nbs.homework(), folder / "20_v3.ipynb")
+    for raw in ODD_NAMES:
+        nbs.write_notebook(nbs.homework(), folder / os.fsdecode(raw))
     for name, content in NOT_NOTEBOOKS.items():
         (folder / name).write_bytes(content)
     before = folder_digest(folder)
@@ -129,9 +162,9 @@ def batch(tmp_path_factory):
         "--format",
         "html,csv,gradescope,canvas",
     ]
-    completed = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=1800)
     results = json.loads((out / "results.json").read_text("utf-8"))
-    again = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    again = subprocess.run(command, capture_output=True, text=True, timeout=1800)
     listener.close()
     return {
         "completed": completed,

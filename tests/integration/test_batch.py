@@ -10,7 +10,13 @@ import nbformat
 import numpy as np
 import pytest
 
-from tests.integration.conftest import CELL_TIMEOUT_S, HOSTILE, NOT_NOTEBOOKS, SUBMISSIONS
+from tests.integration.conftest import (
+    CELL_TIMEOUT_S,
+    HOSTILE,
+    NOT_NOTEBOOKS,
+    ODD_NAMES,
+    SUBMISSIONS,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -24,7 +30,8 @@ def failed(batch, name) -> dict[str, str | None]:
 
 
 def printed_weights(batch, name) -> list[np.ndarray]:
-    executed = nbformat.read(batch["out"] / "submissions" / name / "executed.ipynb", 4)
+    folder = batch["out"] / "submissions" / result(batch, name)["folder"]
+    executed = nbformat.read(folder / "executed.ipynb", 4)
     for cell in executed.cells:
         for output in cell.get("outputs", []):
             text = output.get("text", "")
@@ -36,11 +43,13 @@ def printed_weights(batch, name) -> list[np.ndarray]:
 def test_batch_exits_zero_and_lists_every_file(batch):
     assert batch["completed"].returncode == 0, batch["completed"].stderr[-2000:]
     expected = set(SUBMISSIONS) | set(NOT_NOTEBOOKS) | set(HOSTILE) | {"20_v3.ipynb"}
+    expected |= set(ODD_NAMES.values())
     assert set(batch["by_name"]) == expected
     assert batch["document"]["assignment"] == "exp_decay"
     for name in expected:
-        assert (batch["out"] / "submissions" / name / "result.json").is_file()
-        assert (batch["out"] / "submissions" / name / "report.html").is_file()
+        folder = batch["out"] / "submissions" / result(batch, name)["folder"]
+        assert (folder / "result.json").is_file()
+        assert (folder / "report.html").is_file()
     assert (batch["out"] / "index.html").is_file()
 
 

@@ -57,14 +57,15 @@ def test_megabytes_of_output_are_cut(batch):
 
 def test_tampering_earns_nothing(batch):
     r = result(batch, "34_tampering.ipynb")
-    assert failed(batch, "34_tampering.ipynb")["keras"] in ("no_keras", "fake_net")
+    assert failed(batch, "34_tampering.ipynb")["keras"] in ("no_keras", "fake_net", "needs_review")
+    assert r["needs_review"]  # lines in its journal that the probe did not write
     assert r["score"] <= 20  # ran and plot_data only: what it really did
     assert r["beta"] is None
 
 
 def test_overriding_keras_and_hooks_earn_no_beta(batch):
     found = failed(batch, "35_overriding_keras.ipynb")
-    assert found.get("trained") == "patched"
+    assert found.get("trained") in ("patched", "needs_review")
     assert "beta" in found
     assert result(batch, "35_overriding_keras.ipynb")["score"] <= 50
 

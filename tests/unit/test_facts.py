@@ -54,3 +54,32 @@ def test_saved_facts_of_a_real_run_round_trip(saved_facts):
     assert facts.finished and facts.rejected_records == 0
     assert len(facts.fits) >= 5  # the lecture's models, then the homework's
     assert facts.fits[-1].x.shape == (100, 2)
+
+
+def test_the_journal_is_read_within_its_caps(tmp_path):
+    import json as _json
+
+    from grader.facts import read_journal
+
+    secret = "cd" * 16
+    lines = [
+        _json.dumps(
+            {
+                "secret": secret,
+                "seq": i + 1,
+                "kind": "note",
+                "cell": 1,
+                "payload": {"text": "n" * 100},
+            }
+        )  # fmt: skip
+        for i in range(50)
+    ]
+    lines.append(f'{{"secret": "{secret}", "seq": 99, "kind": "note", "cell": 1, "payload": NaN}}')
+    journal = tmp_path / "facts.jsonl"
+    journal.write_text("\n".join(lines) + "\n", "utf-8")
+    whole = read_journal(journal, secret)
+    assert whole.caps == () and whole.rejected_records == 1  # NaN is not strict JSON
+    cut = read_journal(journal, secret, max_bytes=1000)
+    assert cut.caps == ("journal_bytes",) and cut.rejected_records == 0
+    late = read_journal(journal, secret, time_limit_s=0.0)
+    assert "facts_seconds" in late.caps

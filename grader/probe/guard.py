@@ -1,0 +1,332 @@
+"""The probe's guard: a PEP 578 audit hook that owns the journal and watches for tampering.
+
+Loaded into the kernel by the probe (by file path, never put in ``sys.modules``).  The
+hook cannot be removed; the run's secret, the journal's descriptor and the record
+counter live only in its closure, which student code could reach only through ``gc``,
+frames or ``ctypes`` -- the very events the hook blocks or records.
+
+The probe writes through the hook (``sys.audit(EMIT, kind, cell, payload_json)``); the
+hook accepts an emit only from the probe's own ``emit`` called by one of the probe's own
+functions, adds the secret and the sequence number, and writes the line.  What student
+code does that a grader must know about becomes an "evidence" record:
+
+  * gc introspection (``gc.get_objects``, ``get_referrers``, ``get_referents``): blocked;
+  * frame access (``sys._getframe``, ``inspect.currentframe/stack``, ``tb_frame``,
+    ``gi_frame``...): blocked;
+  * ``ctypes``, ``sys.settrace``/``setprofile``, another audit hook: blocked;
+  * reopening a descriptor through ``/proc/*/fd``, ``/dev/fd`` or ``/proc/*/mem``
+    (whoever asks): blocked; listing ``/proc/self/fd``, ``open(<int>)``: recorded;
+  * the probe's code, module globals, wrappers or ``sys.modules`` entry changed (checked
+    at every emit and at the end): recorded.
+
+Student code is any frame whose file is outside the interpreter's standard library and
+installed packages (notebook cells, ``exec``'d strings, files written by the notebook).
+"""
+
+import os
+import re
+import sys
+import sysconfig
+import time
+from json import dumps
+
+EMIT = "grader.probe.emit"
+REGISTER = "grader.probe.register"
+FINISH = "grader.probe.finish"
+MAX_EVIDENCE = 200
+_PROC_FD = re.compile(
+    r"^/(proc/(self|thread-self|\d+)(/task/\d+)?/(fd|fdinfo|mem|map_files)|dev/fd)(/|$)"
+)
+_FRAME_ATTRS = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame"})
+_WATCHED = frozenset(
+    {
+        EMIT,
+        REGISTER,
+        FINISH,
+        "gc.get_objects",
+        "gc.get_referrers",
+        "gc.get_referents",
+        "sys._getframe",
+        "sys._current_frames",
+        "object.__getattr__",
+        "object.__setattr__",
+        "object.__delattr__",
+        "open",
+        "os.listdir",
+        "os.scandir",
+        "sys.settrace",
+        "sys.setprofile",
+        "sys.addaudithook",
+        "ctypes.dlopen",
+        "ctypes.dlsym",
+        "ctypes.dlsym/handle",
+        "ctypes.cdata",
+        "ctypes.cdata/buffer",
+        "ctypes.addressof",
+        "ctypes.string_at",
+        "ctypes.wstring_at",
+        "ctypes.call_function",
+        "ctypes.create_string_buffer",
+        "ctypes.create_unicode_buffer",
+        "ctypes.set_errno",
+        "ctypes.get_errno",
+    }
+)
+
+
+def _trusted_prefixes(extra):
+    prefixes = set()
+    paths = sysconfig.get_paths()
+    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+        if paths.get(key):
+            prefixes.add(paths[key])
+            prefixes.add(os.path.realpath(paths[key]))
+    for path in sys.path:
+        if path and ("site-packages" in path or "dist-packages" in path):
+            prefixes.add(path)
+            prefixes.add(os.path.realpath(path))
+    prefixes.update(extra)
+    return tuple(sorted(p.rstrip("/") + "/" for p in prefixes if p))
+
+
+def install(journal_fd, secret, probe_module, probe_codes, guarded):
+    """Register the hook.  ``probe_codes``: the code objects allowed to emit (the probe's
+    ``emit`` first); ``guarded``: objects whose attributes must not change (classes and
+    the probe module).  Returns nothing: nothing outside the hook holds its state."""
+    state = {
+        "seq": 0,
+        "evidence": 0,
+        "busy": False,
+        "seen": set(),
+        "finished": False,
+    }
+    # the grader's own package (the probe, and the pool's kernel launcher) is trusted
+    trusted = _trusted_prefixes([os.path.dirname(os.path.dirname(os.path.abspath(__file__)))])
+    emit_code = probe_codes[0]
+    caller_codes = frozenset(probe_codes[1:])
+    guarded_ids = {id(obj) for obj in guarded}
+    guarded_objects = tuple(guarded)  # keeps the ids valid
+    module_name = getattr(probe_module, "__name__", None)
+    snapshots = {}  # id(obj) -> (obj, {name: value})
+    getframe = sys._getframe
+    write = os.write
+    clock = time.time
+
+    def snapshot(obj):
+        items = _contents(obj)
+        extra = {}
+        closure = getattr(obj, "__closure__", None)
+        if closure is not None:
+            extra["__closure__"] = tuple(_cell_value(c) for c in closure)
+        for name in ("__code__", "__defaults__", "__kwdefaults__"):
+            if hasattr(obj, name):
+                extra[name] = getattr(obj, name)
+        snapshots[id(obj)] = (obj, items, extra)
+
+    def changed():
+        found = []
+        for obj, items, extra in list(snapshots.values()):
+            now = _contents(obj)
+            for name, value in items.items():
+                if now.get(name, _MISSING) is not value:
+                    found.append(f"{_name(obj)}.{name}")
+            for name in now.keys() - items.keys():
+                found.append(f"{_name(obj)}.{name} (added)")
+            closure = getattr(obj, "__closure__", None)
+            if "__closure__" in extra and (
+                closure is None
+                or len(closure) != len(extra["__closure__"])
+                or any(
+                    _cell_value(c) is not v
+                    for c, v in zip(closure, extra["__closure__"], strict=True)
+                )
+            ):
+                found.append(f"{_name(obj)}.__closure__")
+            for name in ("__code__", "__defaults__", "__kwdefaults__"):
+                if name in extra and getattr(obj, name, None) is not extra[name]:
+                    found.append(f"{_name(obj)}.{name}")
+        if module_name is not None and sys.modules.get(module_name) is not probe_module:
+            found.append(f"sys.modules[{module_name!r}]")
+        return found
+
+    def line(kind, cell, payload_json):
+        state["seq"] += 1
+        head = f'{{"secret":"{secret}","seq":{state["seq"]},"kind":"{kind}","cell":{int(cell)},'
+        return (head + f'"time":{clock()!r},"payload":{payload_json}}}\n').encode("utf-8")
+
+    def evidence(what, detail, blocked, frame):
+        key = (what, detail)
+        if key in state["seen"] or state["evidence"] >= MAX_EVIDENCE:
+            return
+        state["seen"].add(key)
+        state["evidence"] += 1
+        where = _where(frame, trusted)
+        payload = dumps(
+            {"what": what, "detail": str(detail)[:300], "blocked": blocked, "where": where},
+            separators=(",", ":"),
+        )
+        try:
+            write(journal_fd, line("evidence", 0, payload))
+        except OSError:
+            pass
+
+    def check_integrity():
+        for name in changed():
+            evidence("probe_altered", name, False, None)
+
+    def student(code):
+        filename = code.co_filename
+        return not (filename.startswith(trusted) or filename.startswith("<frozen "))
+
+    def outside_stdlib(frame):
+        """The first frame that is not the standard library's own code."""
+        stdlib = trusted_stdlib
+        while frame is not None and (
+            frame.f_code.co_filename.startswith(stdlib)
+            or frame.f_code.co_filename.startswith("<frozen ")
+        ):
+            frame = frame.f_back
+        return frame
+
+    paths = sysconfig.get_paths()
+    trusted_stdlib = tuple(
+        {paths["stdlib"].rstrip("/") + "/", os.path.realpath(paths["stdlib"]).rstrip("/") + "/"}
+    )
+
+    def blocked(what, detail, frame):
+        evidence(what, detail, True, frame)
+        raise PermissionError(f"blocked by the grader: {what}")
+
+    def hook(event, args):
+        if event not in _WATCHED or state["busy"]:
+            return
+        if event == "object.__getattr__" and (len(args) < 2 or args[1] not in _FRAME_ATTRS):
+            return
+        if event == "open" and not isinstance(args[0], (str, bytes, int)):
+            return
+        state["busy"] = True
+        try:
+            caller = getframe(1)
+            decision = _decide(event, args, caller)
+        finally:
+            state["busy"] = False
+        if decision is not None:
+            what, detail, frame, block = decision
+            if block:
+                blocked(what, detail, frame)
+            evidence(what, detail, False, frame)
+
+    def _decide(event, args, caller):
+        if event == EMIT:
+            outer = caller.f_back if caller is not None else None
+            if (
+                caller is None
+                or caller.f_code is not emit_code
+                or outer is None
+                or outer.f_code not in caller_codes
+            ):
+                return ("forged_emit", str(args[0])[:40], outer or caller, True)
+            kind, cell, payload_json = args
+            check_integrity()
+            write(journal_fd, line(kind, cell, payload_json))
+            return None
+        if event == REGISTER:
+            if caller is None or caller.f_code not in caller_codes:
+                return ("forged_register", "", caller, True)
+            for obj in args:
+                guarded_ids.add(id(obj))
+                snapshot(obj)
+            return None
+        if event == FINISH:
+            if caller is None or caller.f_code not in caller_codes:
+                return ("forged_finish", "", caller, True)
+            check_integrity()
+            state["finished"] = True
+            return None
+        if event.startswith("gc.") or event in ("sys._getframe", "sys._current_frames"):
+            if caller is not None and student(caller.f_code):
+                return ("introspection", event, caller, True)
+            if (
+                caller is not None
+                and event == "sys._getframe"
+                and caller.f_code.co_filename.endswith("inspect.py")
+                and caller.f_back is not None
+                and student(caller.f_back.f_code)
+            ):
+                return ("introspection", f"inspect.{caller.f_code.co_name}", caller.f_back, True)
+            return None
+        if event == "object.__getattr__":
+            if caller is not None and student(caller.f_code):
+                return ("introspection", args[1], caller, True)
+            return None
+        if event in ("object.__setattr__", "object.__delattr__"):
+            if id(args[0]) in guarded_ids:
+                return ("probe_altered", f"{_name(args[0])}.{args[1]}", caller, True)
+            return None
+        if event == "open":
+            path = args[0]
+            if isinstance(path, int):
+                frame = outside_stdlib(caller)
+                if frame is not None and student(frame.f_code):
+                    return ("descriptor", f"open({path})", frame, False)
+                return None
+            text = os.fsdecode(path) if isinstance(path, bytes) else path
+            if _PROC_FD.match(os.path.normpath(text) if text.startswith("/") else text):
+                return ("descriptor", text, outside_stdlib(caller), True)
+            return None
+        if event in ("os.listdir", "os.scandir"):
+            path = args[0]
+            text = os.fsdecode(path) if isinstance(path, bytes) else str(path)
+            if _PROC_FD.match(text.rstrip("/")):
+                frame = outside_stdlib(caller)
+                if frame is not None and student(frame.f_code):
+                    return ("descriptor", f"listdir {text}", frame, False)
+            return None
+        # ctypes, tracing, audit hooks
+        frame = outside_stdlib(caller)
+        if frame is not None and student(frame.f_code):
+            return ("native" if event.startswith("ctypes") else "tracing", event, frame, True)
+        return None
+
+    for obj in guarded_objects:
+        snapshot(obj)
+    sys.addaudithook(hook)
+
+
+class _Missing:
+    pass
+
+
+_MISSING = _Missing()
+
+
+def _contents(obj):
+    """What must not change in a watched object: a list's items, or its attributes."""
+    if isinstance(obj, list):
+        return dict(enumerate(obj))
+    try:
+        return dict(vars(obj))
+    except TypeError:
+        return {}
+
+
+def _cell_value(cell):
+    try:
+        return cell.cell_contents
+    except ValueError:
+        return _MISSING
+
+
+def _name(obj):
+    name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
+    return name or type(obj).__name__
+
+
+def _where(frame, trusted):
+    """Where student code did it: the cell's line, as text (never the frame itself)."""
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not (filename.startswith(trusted) or filename.startswith("<frozen ")):
+            return f"{os.path.basename(filename)}:{frame.f_lineno} in {frame.f_code.co_name}"
+        frame = frame.f_back
+    return ""
