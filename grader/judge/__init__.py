@@ -35,6 +35,11 @@ def localise(assignment, value, lang: str):
     return value
 
 
+def _message(case: Case, outcome: Outcome, lang: str) -> str:
+    params = {k: localise(case.assignment, v, lang) for k, v in outcome.params.items()}
+    return case.assignment.message(outcome.key, lang, **params)
+
+
 def judge(case: Case, lang: str = "ko") -> tuple[CheckResult, ...]:
     """Run every check the assignment lists, in its order, and score them.  With review
     reasons, the keras, trained and beta checks are withheld (no points, diagnosis
@@ -46,7 +51,7 @@ def judge(case: Case, lang: str = "ko") -> tuple[CheckResult, ...]:
             raise KeyError(f"assignment {case.assignment.name} lists unknown check {name!r}")
         outcome = CHECKS[name](case)
         if reasons and name in WITHHELD_ON_REVIEW:
-            found = case.assignment.message(outcome.key, lang, **outcome.params)
+            found = _message(case, outcome, lang)
             outcome = Outcome(
                 False,
                 "review.withheld",
@@ -59,11 +64,7 @@ def judge(case: Case, lang: str = "ko") -> tuple[CheckResult, ...]:
                 passed=outcome.passed,
                 points=max_points if outcome.passed else 0.0,
                 max_points=max_points,
-                message=case.assignment.message(
-                    outcome.key,
-                    lang,
-                    **{k: localise(case.assignment, v, lang) for k, v in outcome.params.items()},
-                ),
+                message=_message(case, outcome, lang),
                 key=outcome.key,
                 diagnosis=outcome.diagnosis,
                 params=outcome.params,
