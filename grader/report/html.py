@@ -71,6 +71,31 @@ TEXT = {
         "score_axis": "점수",
         "submissions_axis": "제출 수",
         "class_points": "반 학생들",
+        "automatic_score": "자동 채점 점수",
+        "final_score": "최종 점수",
+        "adjustments": "점수 조정",
+        "auto": "자동",
+        "review": "검토할 제출",
+        "review_empty": "사람이 볼 제출이 없습니다.",
+        "reason": "이유",
+        "evidence": "근거",
+        "similarity": "비슷한 제출",
+        "similarity_none": "베낀 것으로 보이는 쌍이 없습니다.",
+        "similarity_note": "자동 감점은 없습니다. 근거를 보고 판단하세요.",
+        "code_similarity": "코드 유사도",
+        "identical_outputs": "같은 출력",
+        "same_start": "같은 초기 가중치",
+        "seed_explains": "두 노트북 모두 같은 시드({seeds})를 쓰므로 같은 학습 출력은 "
+        "예상되는 일이며 근거가 되지 않습니다.",
+        "seed_explains_start": "채점기에서 기록된 같은 초기 가중치도 이 시드로 설명됩니다.",
+        "reason_needs_review": "검토 필요",
+        "reason_similar": "비슷한 제출",
+        "reason_status": "상태",
+        "reason_override_without_note": "메모 없는 점수 변경",
+        "reason_late_unknown": "늦은 제출, 시각 모름",
+        "reasons_code": "코드",
+        "reasons_outputs": "출력",
+        "reasons_start": "초기 가중치",
     },
     "en": {
         "score": "Score",
@@ -112,6 +137,31 @@ TEXT = {
         "score_axis": "score",
         "submissions_axis": "submissions",
         "class_points": "class",
+        "automatic_score": "Automatic score",
+        "final_score": "Final score",
+        "adjustments": "Adjustments",
+        "auto": "auto",
+        "review": "Needs a person",
+        "review_empty": "No submission needs a person.",
+        "reason": "Why",
+        "evidence": "Evidence",
+        "similarity": "Similar submissions",
+        "similarity_none": "No pair looks copied.",
+        "similarity_note": "No score is changed by this report: look at the evidence and decide.",
+        "code_similarity": "code similarity",
+        "identical_outputs": "identical outputs",
+        "same_start": "same starting weights",
+        "seed_explains": "Both notebooks set the same seed ({seeds}): the same training "
+        "outputs are expected and prove nothing.",
+        "seed_explains_start": "The same start recorded by the grader is explained by it too.",
+        "reason_needs_review": "needs review",
+        "reason_similar": "similar to",
+        "reason_status": "status",
+        "reason_override_without_note": "score overridden without a note",
+        "reason_late_unknown": "late, time unknown",
+        "reasons_code": "code",
+        "reasons_outputs": "outputs",
+        "reasons_start": "starting weights",
     },
 }
 
@@ -130,8 +180,14 @@ def student_figure(facts_path: Path | None, figure: int | None) -> str | None:
 
 
 def render_student_report(
-    result: Result, assignment: Assignment, lang: str, figure_png: str | None
+    result: Result,
+    assignment: Assignment,
+    lang: str,
+    figure_png: str | None,
+    adjustments: dict | None = None,
 ) -> str:
+    """``adjustments``: the override and late penalty of results.json (with the automatic
+    and the final score), shown each on its own line below the automatic score."""
     reference = reference_for(assignment)
     corners = reference.reachable.corners()
     ranges = [
@@ -140,6 +196,7 @@ def render_student_report(
     graded = result.status != "invalid"
     return _ENV.get_template("student.html.j2").render(
         result=result,
+        adjustments=adjustments,
         assignment=assignment,
         lang=lang,
         text=TEXT[lang],
@@ -161,10 +218,15 @@ def render_student_report(
 
 
 def write_student_report(
-    result: Result, assignment: Assignment, path: Path, lang: str, facts_path: Path | None = None
+    result: Result,
+    assignment: Assignment,
+    path: Path,
+    lang: str,
+    facts_path: Path | None = None,
+    adjustments: dict | None = None,
 ) -> Path:
     page = render_student_report(
-        result, assignment, lang, student_figure(facts_path, result.figure)
+        result, assignment, lang, student_figure(facts_path, result.figure), adjustments
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page, "utf-8")
@@ -196,7 +258,12 @@ def failure_counts(
     )
 
 
-def render_class_report(document: dict, assignment: Assignment, lang: str) -> str:
+def render_class_report(
+    document: dict, assignment: Assignment, lang: str, similarity: dict | None = None
+) -> str:
+    """The class page; ``similarity`` is OUT/similarity.json's content, when there is one."""
+    from grader.semester.review import review_queue
+
     submissions = document["submissions"]
     return _ENV.get_template("index.html.j2").render(
         assignment=assignment,
@@ -214,4 +281,6 @@ def render_class_report(document: dict, assignment: Assignment, lang: str) -> st
             [s["beta"] for s in submissions], assignment, TEXT[lang]
         ),
         failures=failure_counts(submissions, assignment, lang),
+        review=review_queue(document, similarity),
+        similarity=similarity,
     )
