@@ -66,7 +66,9 @@ class Progress:
     def __call__(self, done, count: int, total: int) -> None:
         score = f"{done.score:g}/{done.max_score:g}" + (" (unchanged)" if done.reused else "")
         self.bar.console.print(
-            f"[{count}/{total}] {done.submission}: {done.status} {score}", markup=False
+            f"[{count}/{total}] {done.submission}: {done.status} {score}",
+            markup=False,
+            soft_wrap=True,  # one line per submission, however long its name
         )
         self.bar.update(self.task, completed=count, total=total, description=done.submission)
 

@@ -13,10 +13,10 @@ def test_progress_lines_off_a_terminal():
     stream.isatty = lambda: False
     with Progress(2, stream) as progress:
         progress(Done("a.ipynb", "graded", 100.0, 100.0, False), 1, 2)
-        progress(Done("b.ipynb", "invalid", 0.0, 100.0, True), 2, 2)
+        progress(Done("숙제" * 60 + ".ipynb", "invalid", 0.0, 100.0, True), 2, 2)
     assert stream.getvalue().splitlines() == [
         "[1/2] a.ipynb: graded 100/100",
-        "[2/2] b.ipynb: invalid 0/100 (unchanged)",
+        f"[2/2] {'숙제' * 60}.ipynb: invalid 0/100 (unchanged)",  # not wrapped
     ]
 
 
