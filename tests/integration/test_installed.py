@@ -343,6 +343,11 @@ def test_grade_magic_in_a_jupyter_server_session(installed, tmp_path):
         assert '<span id="score-value">100</span>' in report
         assert report.count("<img") >= 2  # the student's figure and the grader's
 
+        # the same as a function, in English
+        called = _result(channel.execute("import grader\ngrader.check(lang='en')"))
+        assert called is not None and "Graded file: " in called["text/plain"]
+        assert "숙제.ipynb: 100 / 100" in called["text/plain"]
+
         # a cell run after the save: the file is older than it
         channel.execute("extra = 1")
         stale = channel.execute("%grade")
