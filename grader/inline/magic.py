@@ -111,7 +111,19 @@ def _say(text: str) -> None:
 
 
 def _run_worker(path: Path, out: Path, assignment: str, lang: str) -> tuple[int, str]:
-    completed = subprocess.run(
+    """(exit code, the last line the worker wrote to stderr)."""
+    try:
+        completed = _start_worker(path, out, assignment, lang)
+    except subprocess.TimeoutExpired:
+        return 1, f"no answer after {WORKER_TIMEOUT_S} s"
+    except OSError as error:
+        return 1, str(error)
+    lines = [line for line in completed.stderr.strip().splitlines() if line.strip()]
+    return completed.returncode, (lines[-1] if lines else f"exit code {completed.returncode}")
+
+
+def _start_worker(path: Path, out: Path, assignment: str, lang: str):
+    return subprocess.run(
         [
             sys.executable,
             "-m",
@@ -130,8 +142,6 @@ def _run_worker(path: Path, out: Path, assignment: str, lang: str) -> tuple[int,
         # the grading kernel is not this notebook's session
         env={k: v for k, v in os.environ.items() if k != "JPY_SESSION_NAME"},
     )
-    lines = [line for line in completed.stderr.strip().splitlines() if line.strip()]
-    return completed.returncode, (lines[-1] if lines else f"exit code {completed.returncode}")
 
 
 def _heading(loaded: Assignment, located: Located, lang: str) -> str:
