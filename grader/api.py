@@ -19,7 +19,7 @@ import nbformat
 
 from grader.assignment import Assignment, load_assignment
 from grader.facts import Facts, read_journal, save_facts
-from grader.judge import Case, RunSummary, judge, total_score
+from grader.judge import Case, RunSummary, judge, localise, total_score
 from grader.names import display_name
 from grader.notebook import InvalidNotebook, load_notebook
 from grader.reference import reference_for
@@ -135,10 +135,9 @@ def judge_facts(
     )
     if caps:
         messages.append(assignment.message("caps.hit", lang, caps=", ".join(caps)))
-    if case.review_reasons:
-        messages.insert(
-            0, assignment.message("review.flagged", lang, reasons="; ".join(case.review_reasons))
-        )
+    review = tuple(str(localise(assignment, r, lang)) for r in case.review_reasons)
+    if review:
+        messages.insert(0, assignment.message("review.flagged", lang, reasons="; ".join(review)))
     extras = {}
     if case.last_fit is not None and case.last_fit.loss_history is not None:
         extras["loss_history"] = [float(v) for v in case.last_fit.loss_history]
@@ -159,7 +158,7 @@ def judge_facts(
         seconds=seconds,
         extras=extras,
         lang=lang,
-        review=case.review_reasons,
+        review=review,
         caps=caps,
     )
 

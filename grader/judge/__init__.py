@@ -29,7 +29,8 @@ def localise(assignment, value, lang: str):
     """Phrases in ``lang``; a list becomes its items (localised) joined by "; "; other
     values stay as they are."""
     if isinstance(value, Phrase):
-        return assignment.message(value.key, lang, **value.params)
+        params = {k: localise(assignment, v, lang) for k, v in value.params.items()}
+        return assignment.message(value.key, lang, **params)
     if isinstance(value, list):
         return "; ".join(str(localise(assignment, v, lang)) for v in value)
     return value
@@ -45,7 +46,7 @@ def judge(case: Case, lang: str = "ko") -> tuple[CheckResult, ...]:
     reasons, the keras, trained and beta checks are withheld (no points, diagnosis
     "needs_review") whatever they found; their own message follows."""
     results = []
-    reasons = case.review_reasons
+    reasons = [str(localise(case.assignment, r, lang)) for r in case.review_reasons]
     for name, max_points in case.assignment.check_points.items():
         if name not in CHECKS:
             raise KeyError(f"assignment {case.assignment.name} lists unknown check {name!r}")
