@@ -60,7 +60,9 @@ def test_submissions_folder_is_unchanged(batch):
 
 
 def test_no_kernel_outlives_the_batch(batch):
-    assert batch["kernels_after"] <= batch["kernels_before"]
+    # found by PID namespace and ancestry, not by name: pool kernels, daemons included
+    assert len(batch["kernel_namespaces"]) >= 10
+    assert batch["kernels_after"] == {}
 
 
 @pytest.mark.parametrize(
