@@ -2,6 +2,7 @@
 
   grader grade DIR --out OUT [--jobs N]    grade a folder (instructor, LMS batch job)
   grader check NOTEBOOK                    one notebook: a table and a report (student)
+  grader assignments                       the assignments installed with the grader
   grader export OUT --format F[,F...]      write more formats from OUT/results.json
   grader rejudge OUT                       judge again from stored facts (no kernel)
   grader gradescope                        Gradescope's run_autograder contract
@@ -19,7 +20,6 @@ import dataclasses
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from grader import __version__
@@ -37,31 +37,43 @@ GRADESCOPE_METADATA = Path("/autograder/submission_metadata.json")
 
 
 class Progress:
-    """A progress bar on a terminal; one line per submission otherwise (CI logs, LMS)."""
+    """rich's progress bar, redrawn in place on a terminal; on a pipe or a log (CI, LMS)
+    only the one line per submission that is printed either way."""
 
-    def __init__(self, stream=sys.stderr):
-        self.stream = stream
-        self.tty = stream.isatty()
-        self.started = time.monotonic()
+    def __init__(self, total: int, stream=sys.stderr):
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+        from rich.progress import Progress as Bar
+
+        self.bar = Bar(
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.description}"),
+            console=Console(file=stream, highlight=False),
+            # off a terminal rich would print the finished bar once at the end: leave it out
+            disable=not stream.isatty(),
+        )
+        self.task = self.bar.add_task("", total=total)
+
+    def __enter__(self) -> Progress:
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.bar.stop()
 
     def __call__(self, done, count: int, total: int) -> None:
         score = f"{done.score:g}/{done.max_score:g}" + (" (unchanged)" if done.reused else "")
-        if self.tty:
-            width = 30
-            filled = int(width * count / max(total, 1))
-            elapsed = time.monotonic() - self.started
-            self.stream.write(
-                f"\r[{'#' * filled}{'.' * (width - filled)}] {count}/{total} {elapsed:5.0f}s "
-                f" {done.submission[:40]:<40} {score}\x1b[K"
-            )
-            if count == total:
-                self.stream.write("\n")
-        else:
-            self.stream.write(f"[{count}/{total}] {done.submission}: {done.status} {score}\n")
-        self.stream.flush()
+        self.bar.console.print(
+            f"[{count}/{total}] {done.submission}: {done.status} {score}",
+            markup=False,
+            soft_wrap=True,  # one line per submission, however long its name
+        )
+        self.bar.update(self.task, completed=count, total=total, description=done.submission)
 
 
-def _limits(args: argparse.Namespace, hidden: tuple[Path, ...] = ()) -> Limits:
+def _limits(args: argparse.Namespace, hidden: tuple[Path, ...] = (), stream=sys.stderr) -> Limits:
     from grader.run.sandbox import SandboxPolicy, isolation_summary
 
     policy = SandboxPolicy(
@@ -72,7 +84,8 @@ def _limits(args: argparse.Namespace, hidden: tuple[Path, ...] = ()) -> Limits:
         allow_network=args.allow_network,
         hidden_folders=tuple(p.resolve() for p in hidden),
     )
-    print(isolation_summary(policy), file=sys.stderr)
+    sys.stdout.flush()  # our lines stay whole and in order when both streams share a terminal
+    print(isolation_summary(policy), file=stream, flush=True)
     from grader.run.output_cap import OutputCaps
 
     return Limits(
@@ -102,7 +115,8 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--assignment",
         default="exp_decay",
-        help="assignment name under assignments/, or a path to its TOML (default: exp_decay)",
+        help="an installed assignment's name (see: grader assignments), or a path to "
+        "an assignment folder or its TOML (default: exp_decay)",
     )
     parser.add_argument(
         "--lang",
@@ -257,6 +271,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(check)
     _add_limits(check)
 
+    listing = commands.add_parser("assignments", help="list the installed assignments")
+    listing.add_argument(
+        "--lang", choices=("ko", "en"), default="ko", help="language of the titles (ko)"
+    )
+
     export = commands.add_parser("export", help="write formats from OUT/results.json")
     export.add_argument("out", type=Path)
     _add_common(export)
@@ -367,7 +386,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
         jobs=args.jobs, limits=limits, lang=args.lang, force=args.force, pool=not args.no_pool
     )
     previous = previous_document(args.out)
-    document = grade_folder(args.folder, args.out, assignment, options, Progress())
+    with Progress(total) as progress:
+        document = grade_folder(args.folder, args.out, assignment, options, progress)
     write_fingerprints(submissions, args.out)
     document = _finish(args, args.out, document, assignment, previous)
     written = export_all(args.format, document, args.out, assignment, _export_options(args))
@@ -401,7 +421,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         result = grade_notebook(
             args.notebook,
             assignment,
-            limits=_limits(args),
+            limits=_limits(args, stream=sys.stdout),
             lang=args.lang,
             facts_dir=Path(facts_dir),
         )
@@ -417,6 +437,21 @@ def cmd_check(args: argparse.Namespace) -> int:
     print(f"report: {report}")
     passed = result.status == "graded" and all(c.passed for c in result.checks)
     return EXIT_OK if passed else EXIT_FAILED_CHECKS
+
+
+def cmd_assignments(args: argparse.Namespace) -> int:
+    from grader.assignment import ASSIGNMENTS_DIR, installed_assignments
+
+    found = installed_assignments()
+    width = max((len(a.name) for a in found), default=4)
+    print(f"{'name':<{width}}  languages  title")
+    for summary in found:
+        title = summary.title.get(args.lang) or next(iter(summary.title.values()), "")
+        if summary.error:
+            title = f"(does not load: {summary.error})"
+        print(f"{summary.name:<{width}}  {','.join(summary.languages) or '-':<9}  {title}")
+    print(f"({len(found)} in {ASSIGNMENTS_DIR}; pass another folder with --assignment PATH)")
+    return EXIT_OK
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -509,6 +544,7 @@ def cmd_reference(args: argparse.Namespace) -> int:
 COMMANDS = {
     "grade": cmd_grade,
     "check": cmd_check,
+    "assignments": cmd_assignments,
     "export": cmd_export,
     "rejudge": cmd_rejudge,
     "gradescope": cmd_gradescope,

@@ -479,10 +479,36 @@ def read_journal(
 
 
 def save_facts(facts: Facts, path: Path) -> None:
-    """Write the validated records (no secret) as one JSON document: a test fixture."""
-    path.write_text(json.dumps({"records": list(facts.records)}, ensure_ascii=False), "utf-8")
+    """Write the validated records (no secret) as one JSON document: a test fixture.
+    What reading the journal found besides them (lines it rejected, caps it hit) goes
+    along, as a submission's review depends on it and the records no longer show it."""
+    document = {
+        "records": list(facts.records),
+        "rejected_records": facts.rejected_records,
+        "caps": list(facts.caps),
+    }
+    path.write_text(json.dumps(document, ensure_ascii=False), "utf-8")
+
+
+def with_journal_findings(facts: Facts, document: dict) -> Facts:
+    """``facts`` rebuilt from a saved document's records, with the rejected lines and
+    caps that ``save_facts`` kept beside them."""
+    rejected = document.get("rejected_records", 0)
+    rejected = rejected if isinstance(rejected, int) and rejected > 0 else 0
+    saved_caps = document.get("caps", [])
+    caps = tuple(
+        dict.fromkeys([*facts.caps, *(c for c in saved_caps if isinstance(c, str))])
+        if isinstance(saved_caps, list)
+        else facts.caps
+    )
+    if not rejected and caps == facts.caps:
+        return facts
+    return Facts(
+        **{**facts.__dict__, "rejected_records": facts.rejected_records + rejected, "caps": caps}
+    )
 
 
 def load_facts(path: Path) -> Facts:
     """Facts saved by ``save_facts``."""
-    return facts_from_records(json.loads(path.read_text("utf-8"))["records"], secret=None)
+    document = json.loads(path.read_text("utf-8"))
+    return with_journal_findings(facts_from_records(document["records"], secret=None), document)

@@ -83,3 +83,19 @@ def test_the_journal_is_read_within_its_caps(tmp_path):
     assert cut.caps == ("journal_bytes",) and cut.rejected_records == 0
     late = read_journal(journal, secret, time_limit_s=0.0)
     assert "facts_seconds" in late.caps
+
+
+def test_saved_facts_keep_what_the_journal_reading_found(saved_facts, tmp_path):
+    """Lines the grader rejected are not among the records, yet they send a submission
+    to review: a rejudge from facts.json must see them too."""
+    import dataclasses
+
+    from grader.facts import load_facts, save_facts
+
+    facts = dataclasses.replace(
+        saved_facts("01_homework"), rejected_records=2, caps=("journal_bytes",)
+    )
+    save_facts(facts, tmp_path / "facts.json")
+    again = load_facts(tmp_path / "facts.json")
+    assert again.rejected_records == 2 and again.caps == ("journal_bytes",)
+    assert len(again.fits) == len(facts.fits)
