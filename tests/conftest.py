@@ -27,4 +27,13 @@ def reference(exp_decay):
 @pytest.fixture
 def saved_facts():
     """Facts saved from real runs of the example submissions (tests/make_fixtures.py)."""
-    return lambda name: load_facts(FIXTURES / f"{name}.json")
+
+    def load(name):
+        facts = load_facts(FIXTURES / f"{name}.json")
+        # a schema change that rejected the saved records would leave an empty run that
+        # still "fails" no_keras / no_plot for the wrong reason: no record may be refused
+        assert facts.rejected_records == 0, f"{name}: {facts.rejected_records} records refused"
+        assert facts.caps == (), f"{name}: caps hit {facts.caps}"
+        return facts
+
+    return load

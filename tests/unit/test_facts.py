@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from grader.facts import facts_from_records, read_journal
 
 FIT = {
@@ -99,3 +101,22 @@ def test_saved_facts_keep_what_the_journal_reading_found(saved_facts, tmp_path):
     again = load_facts(tmp_path / "facts.json")
     assert again.rejected_records == 2 and again.caps == ("journal_bytes",)
     assert len(again.fits) == len(facts.fits)
+
+
+@pytest.mark.parametrize(
+    ("name", "fits", "figures"),
+    [
+        ("01_homework", 1, 1),
+        ("02_lecture_with_homework", 6, 4),
+        ("07_set_weights_only", 0, 1),
+        ("08_numpy_only", 0, 1),  # no Keras, but its figure is there: no_keras for its reason
+        ("09_no_plot", 1, 0),  # no figure, but its fit is there: no_plot for its reason
+    ],
+)
+def test_saved_fixtures_keep_every_record(saved_facts, name, fits, figures):
+    """The judge tests' fixtures are judged for what the run did, not emptied by a schema
+    change: every record is accepted (saved_facts asserts it) and the fits and figures the
+    run made are all there."""
+    facts = saved_facts(name)
+    assert (len(facts.fits), len(facts.figures)) == (fits, figures)
+    assert facts.finished

@@ -83,13 +83,17 @@ def test_glorot_limit_of_the_homework_kernel():
 @pytest.mark.parametrize("name", ["exp_decay", "exp_cos"])
 def test_float32_tolerance_covers_real_keras_runs(name, exp_decay, exp_cos):
     """The derived bound against the stored real Keras runs: every run's distance from
-    the exact replay is inside it, and the bound is not absurdly loose."""
+    the exact replay is inside it, and it is as tight as the derivation says.  The bound
+    adds every rounding in the same direction over min(T, 1/(1-ρ)) steps; real runs
+    (errors of both signs, partly cancelling) come 47 (exp_decay) and 57 (exp_cos) times
+    inside it.  A bound 100 times the worst real deviation would be one the derivation
+    does not explain (a factor lost or doubled in float32_tolerance)."""
     assignment = {"exp_decay": exp_decay, "exp_cos": exp_cos}[name]
     stored = json.loads(reference_path(assignment).read_text("utf-8"))
     tolerance = reference_for(assignment).tolerance
     deviations = [run["replay_deviation"] for run in stored["keras_runs"]]
     assert max(deviations) <= tolerance
-    assert tolerance < 1000 * max(deviations)
+    assert 10 * max(deviations) < tolerance < 100 * max(deviations)
 
 
 def test_tolerance_grows_with_steps_only_until_convergence(reference):

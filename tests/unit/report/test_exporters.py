@@ -1,6 +1,7 @@
 """Exporters from a results document made of saved facts of real runs."""
 
 import csv
+import io
 import json
 from pathlib import Path
 
@@ -39,8 +40,9 @@ def test_every_format_is_registered():
 
 def test_csv_reads_back_with_commas_and_hangul(document, exp_decay, tmp_path):
     export_all(["csv"], document, tmp_path, exp_decay, ExportOptions())
-    with (tmp_path / "grades.csv").open(encoding="utf-8-sig", newline="") as stream:
-        rows = list(csv.reader(stream))
+    content = (tmp_path / "grades.csv").read_bytes()
+    assert content.startswith(b"\xef\xbb\xbf")  # the BOM Excel needs to read UTF-8 Hangul
+    rows = list(csv.reader(io.StringIO(content[3:].decode("utf-8"), newline="")))
     assert rows[0][:4] == ["submission", "status", "score", "max_score"]
     by_name = {row[0]: row for row in rows[1:]}
     row = by_name["김철수, 홍길동_101_9_hw.ipynb"]
@@ -59,6 +61,53 @@ def test_gradescope_output_follows_the_format(document, exp_decay, tmp_path):
     capped = json.loads((tmp_path / "gradescope" / "lee_202_7_a.json").read_text("utf-8"))
     assert capped["score"] == 50.0
     assert {t["name"]: t["status"] for t in capped["tests"]}["beta"] == "failed"
+
+
+# The example of Gradescope's specification ("Output format",
+# https://gradescope-autograders.readthedocs.io/en/latest/specs/), comments left out.
+DOCUMENTED_EXAMPLE = {
+    "score": 44.0,
+    "execution_time": 136,
+    "output": "Text relevant to the entire submission",
+    "output_format": "simple_format",
+    "test_output_format": "text",
+    "test_name_format": "text",
+    "visibility": "after_due_date",
+    "stdout_visibility": "visible",
+    "extra_data": {},
+    "tests": [
+        {
+            "score": 2.0,
+            "max_score": 2.0,
+            "status": "passed",
+            "name": "Your name here",
+            "name_format": "text",
+            "number": "1.1",
+            "output": "Giant multiline string that will be placed in a <pre> tag",
+            "output_format": "text",
+            "tags": ["tag1", "tag2", "tag3"],
+            "visibility": "visible",
+            "extra_data": {},
+        }
+    ],
+    "leaderboard": [
+        {"name": "Accuracy", "value": 0.926},
+        {"name": "Time", "value": 15.1, "order": "asc"},
+        {"name": "Stars", "value": "*****"},
+    ],
+}
+
+
+def test_the_schema_is_gradescopes_documented_format():
+    jsonschema.validate(DOCUMENTED_EXAMPLE, SCHEMA)
+    for wrong in (
+        {"tests": [{"name": "beta", "points": 30}]},  # a field Gradescope does not read
+        {"tests": [{"name": "beta", "max_score": 30}]},  # no score anywhere
+        {"score": 1, "visibility": "public"},
+        {"score": 1, "tests": [{"score": 1, "status": "ok"}]},
+    ):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(wrong, SCHEMA)
 
 
 def test_canvas_csv_takes_ids_from_file_names(document, exp_decay, tmp_path):
