@@ -67,3 +67,25 @@ def test_class_page_counts_each_failure_once_per_submission(saved_facts, exp_dec
     assert "no_keras" not in table and "케라스 모델이 없습니다" in table
     axis = svg_texts(page)
     assert "점수" in axis and "제출 수" in axis and "반 학생들" in axis
+
+
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
+
+
+def test_english_report_is_english_throughout(saved_facts, exp_decay):
+    """--lang en: the student's page names checks, statuses and diagnoses in English, in
+    the words of messages.toml, with no Korean left in it."""
+    result = judge_facts("hw.ipynb", saved_facts("09_no_plot"), RUN, exp_decay, lang="en")
+    page = render_student_report(result, exp_decay, "en", None)
+    assert 'lang="en"' in page
+    for check in result.checks:
+        assert check.message and check.message in page.replace("&#39;", "'"), check.name
+    assert not any(HANGUL.search(c.message) for c in result.checks)
+    assert HANGUL.findall(page) == []
+    korean = render_student_report(
+        judge_facts("hw.ipynb", saved_facts("09_no_plot"), RUN, exp_decay, lang="ko"),
+        exp_decay,
+        "ko",
+        None,
+    )
+    assert HANGUL.search(korean)  # the same page in Korean is Korean: the test can fail
