@@ -31,7 +31,9 @@ def final_scores(out: Path) -> dict[str, float]:
 
 
 def test_export_writes_every_format_from_results_json(graded_out, capsys):
-    assert main(["export", str(graded_out), "--format", "csv,gradescope,canvas", "--lang", "en"]) == 0
+    assert (
+        main(["export", str(graded_out), "--format", "csv,gradescope,canvas", "--lang", "en"]) == 0
+    )
     printed = capsys.readouterr().out.split()
     assert str(graded_out / "grades.csv") in printed and str(graded_out / "canvas.csv") in printed
     scores = final_scores(graded_out)
@@ -142,4 +144,3 @@ def test_an_edited_messages_toml_grades_again(tmp_path):
     after = load_assignment(path)
     assert after.digest != before.digest
     assert reusable_result(notebook, tmp_path / "out", after, "ko") is None
-
