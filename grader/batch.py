@@ -18,6 +18,7 @@ import asyncio
 import hashlib
 import json
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Callable
@@ -142,6 +143,7 @@ async def _grade_all(
     collector.flush()
     semaphore = asyncio.Semaphore(max(1, options.jobs))
     finished = 0
+    interrupt = _Interrupt()
 
     def done(document: dict, reused: bool) -> None:
         nonlocal finished
@@ -160,6 +162,8 @@ async def _grade_all(
 
     async def one(path: Path) -> None:
         async with semaphore:
+            if interrupt.requested:
+                return
             folder = submission_dir(out, display_name(path.name))
             try:
                 result = await grade_notebook_async(
@@ -167,6 +171,8 @@ async def _grade_all(
                 )
             except Exception as error:  # noqa: BLE001 - one bad submission never stops a batch
                 result = internal_error_result(path, assignment, options.lang, error)
+            if interrupt.requested:  # cut short by Ctrl-C: not a result
+                return
             try:
                 write_student_report(
                     result, assignment, folder / "report.html", options.lang, folder / "facts.json"
@@ -184,8 +190,74 @@ async def _grade_all(
         else:
             collector.add(previous, write_own=False)
             done(previous, reused=True)
-    await asyncio.gather(*(one(p) for p in to_grade))
+    with interrupt.installed():
+        await asyncio.gather(*(one(p) for p in to_grade), return_exceptions=True)
+    if interrupt.requested:
+        raise KeyboardInterrupt  # every finished result is already in results.json
     return results_document(assignment.name, list(collector.results.values()))
+
+
+BATCH_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class _BatchLoop(asyncio.SelectorEventLoop):
+    """nbclient installs a SIGINT and SIGTERM handler for each notebook it runs (cleaning
+    up that notebook's kernel only, the last one started) and removes it when the notebook
+    is done, leaving Python's default behind: in a batch the signals belong to the batch."""
+
+    batch_owns_signals = False
+
+    def add_signal_handler(self, sig, callback, *args):
+        if self.batch_owns_signals and sig in BATCH_SIGNALS:
+            return
+        super().add_signal_handler(sig, callback, *args)
+
+    def remove_signal_handler(self, sig):
+        if self.batch_owns_signals and sig in BATCH_SIGNALS:
+            return False
+        return super().remove_signal_handler(sig)
+
+
+class _Interrupt:
+    """Ctrl-C (SIGINT, or SIGTERM from a job scheduler) during a batch: no submission
+    starts, every running one is cancelled, which kills its kernel (the executor's
+    cleanup waits until the kernel's namespace is empty), and the batch ends with the
+    results finished so far.  asyncio's own handling would cancel only the outer task, and
+    nbclient turns a cancelled cell into a "dead kernel" that the batch would record."""
+
+    def __init__(self):
+        self.requested = False
+        self.batch_task: asyncio.Task | None = None
+
+    @contextmanager
+    def installed(self):
+        loop = asyncio.get_running_loop()
+        self.batch_task = asyncio.current_task()
+        try:
+            for code in BATCH_SIGNALS:
+                loop.add_signal_handler(code, self._stop)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread
+            yield
+            return
+        loop.batch_owns_signals = True
+        try:
+            yield
+        finally:
+            loop.batch_owns_signals = False
+            for code in BATCH_SIGNALS:
+                loop.remove_signal_handler(code)
+
+    def _stop(self) -> None:
+        loop = asyncio.get_running_loop()
+        if not self.requested:
+            self.requested = True
+            print("grader: interrupted; stopping the running kernels", file=sys.stderr)
+            # nbclient's helper tasks of a cancelled cell may fail after their kernel is
+            # gone; the batch is ending, their errors are not the grader's to report
+            loop.set_exception_handler(lambda loop, context: None)
+        for task in asyncio.all_tasks(loop):
+            if task is not self.batch_task:
+                task.cancel()
 
 
 def grade_folder(
@@ -200,7 +272,8 @@ def grade_folder(
     paths = find_submissions(folder)
     out.mkdir(parents=True, exist_ok=True)
     with _started_source(options.pool and len(paths) > 1) as source:
-        return asyncio.run(_grade_all(paths, out, assignment, options, on_done, source))
+        with asyncio.Runner(loop_factory=_BatchLoop) as runner:
+            return runner.run(_grade_all(paths, out, assignment, options, on_done, source))
 
 
 @contextmanager

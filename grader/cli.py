@@ -10,7 +10,7 @@
 
 Exit codes: grade, export and gradescope: 0 when grading happened, whatever the scores;
 check: 0 when every check passes, 1 when some fail; 2 on a usage error or when the grader
-itself failed.
+itself failed; 130 when interrupted (Ctrl-C), with every finished result kept.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from grader.semester.late import LateError
 from grader.semester.overrides import OverrideError
 
 EXIT_OK, EXIT_FAILED_CHECKS, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 128 + 2  # SIGINT, as a shell reports Ctrl-C
 DEFAULT_FORMATS = "html,csv"
 GRADESCOPE_SUBMISSION = Path("/autograder/submission")
 GRADESCOPE_RESULTS = Path("/autograder/results/results.json")
@@ -564,7 +565,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("grader: interrupted; finished results are in the output folder", file=sys.stderr)
-        return EXIT_USAGE
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":
