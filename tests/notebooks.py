@@ -417,6 +417,29 @@ get_ipython().events.register('post_run_cell', _patch)""",
     return cells
 
 
+def overriding_fit() -> list[str]:
+    """Replaces Keras's Model.fit (the probe's hook) with a function that writes the OLS
+    answer into the model and returns a made-up history."""
+    return [
+        IMPORTS,
+        DATA,
+        """net = tf.keras.Sequential()
+net.add(tf.keras.layers.Dense(1,use_bias=False))
+net.compile(tf.optimizers.SGD(0.1), loss='mse')
+ols = np.linalg.lstsq(X, y, rcond=None)[0].astype('float32')
+class History:
+    history = {'loss': [1.0, 0.5, 0.25]}
+def my_fit(self, *args, **kwargs):
+    self.build((None, 2))
+    self.set_weights([ols])
+    return History()
+tf.keras.Model.fit = my_fit
+net.fit(X,y,epochs=30, verbose=0, batch_size=N)""",
+        "net.weights",
+        PLOT,
+    ]
+
+
 def global_state_polluter() -> list[str]:
     """Changes process-wide state a later submission would inherit from a shared kernel."""
     return homework() + [

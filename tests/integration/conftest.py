@@ -43,6 +43,7 @@ SUBMISSIONS = {
     "33_big_output.ipynb": nbs.big_output(),
     "34_tampering.ipynb": nbs.tampering(),
     "35_overriding_keras.ipynb": nbs.overriding_keras(),
+    "36_overriding_fit.ipynb": nbs.overriding_fit(),
     # issue 10: honest variants (full marks) ...
     "40_minibatch_default.ipynb": nbs.minibatch_default(),
     "41_momentum.ipynb": nbs.momentum(),

@@ -4,6 +4,7 @@ results."""
 
 from __future__ import annotations
 
+import html
 import json
 
 import nbformat
@@ -148,6 +149,16 @@ def test_wrong_answers_are_diagnosed(batch, name, diagnoses, score):
 def test_raising_cell_is_listed(batch):
     cells = result(batch, "14_raising_cell.ipynb")["failed_cells"]
     assert [(c["cell"], c["ename"]) for c in cells] == [(4, "NameError")]
+
+
+def test_the_failing_line_is_shown_on_the_page(batch):
+    """The student's page shows the cell that raised: its line and the message, not the
+    traceback."""
+    folder = batch["out"] / "submissions" / result(batch, "14_raising_cell.ipynb")["folder"]
+    page = html.unescape((folder / "report.html").read_text("utf-8"))
+    assert "print(undefined_name)" in page
+    assert "NameError" in page and "name 'undefined_name' is not defined" in page
+    assert "Traceback" not in page and "most recent call last" not in page
 
 
 def test_infinite_loop_is_cut_and_the_rest_runs(batch):

@@ -4,13 +4,13 @@ submission changes never reaches the next."""
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 
 import nbformat
 import pytest
 
 from tests import notebooks as nbs
+from tests.integration.processes import watched_run
 
 pytestmark = pytest.mark.integration
 
@@ -45,7 +45,7 @@ def both(tmp_path_factory):
     runs = {}
     for mode, extra in (("plain", ["--no-pool"]), ("pool", [])):
         out = tmp_path_factory.mktemp(f"out_{mode}")
-        completed = subprocess.run(
+        completed = watched_run(
             [
                 sys.executable,
                 "-m",
@@ -62,12 +62,10 @@ def both(tmp_path_factory):
                 "csv",
                 *extra,
             ],
-            capture_output=True,
-            text=True,
-            timeout=600,
         )
         assert completed.returncode == 0, completed.stderr[-2000:]
         runs[mode] = out
+        runs[f"{mode}_run"] = completed
     return runs
 
 
@@ -84,6 +82,16 @@ def test_pool_and_plain_kernels_agree(both):
     assert pool["b_kernel_exit.ipynb"]["status"] == "error"
     assert "exit code 3" in pool["b_kernel_exit.ipynb"]["messages"][0]
     assert pool["c_infinite_loop.ipynb"]["failed_cells"][0]["ename"] == "CellTimeoutError"
+
+
+@pytest.mark.parametrize("mode", ["plain", "pool"])
+def test_no_process_outlives_the_batch(both, mode):
+    """Found by PID namespace and ancestry (a forked kernel keeps the pool parent's command
+    line): every kernel was seen, the one stuck in a loop and the one that exited too, and
+    none of their processes is alive afterwards."""
+    run = both[f"{mode}_run"]
+    assert len(run.kernel_namespaces) >= len(NOTEBOOKS) - 1, run.kernel_namespaces
+    assert run.kernels_left == {}
 
 
 def printed(out, name: str) -> str:

@@ -35,3 +35,33 @@ def test_fresh_keras_runs_land_in_the_set(name, exp_decay, exp_cos):
         for old, new in zip(stored["keras_runs"][:SEEDS], fresh, strict=True):
             assert new["beta_start"] == pytest.approx(old["beta_start"], abs=1e-7)
             assert new["beta_end"] == pytest.approx(old["beta_end"], abs=reference.tolerance)
+
+
+def test_reference_build_on_the_command_line(tmp_path):
+    """`grader reference build` on a copy of the assignment: the file lands beside it
+    (reference/<name>/reference.json), with the committed file's set and tolerance, the
+    Keras runs asked for, each in the set, and the versions that made them."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from grader.reference import deterministic_part
+
+    repo = Path(__file__).parents[2]
+    shutil.copytree(repo / "assignments" / "exp_decay", tmp_path / "assignments" / "exp_decay")
+    shutil.copy(repo / "assignments" / "messages.toml", tmp_path / "assignments")
+    completed = subprocess.run(
+        [sys.executable, "-m", "grader", "reference", "build",
+         str(tmp_path / "assignments" / "exp_decay"), "--seeds", "3"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    built_path = tmp_path / "reference" / "exp_decay" / "reference.json"
+    assert str(built_path) in completed.stdout and "3 Keras runs" in completed.stdout
+    built = json.loads(built_path.read_text("utf-8"))
+    committed = json.loads((repo / "reference" / "exp_decay" / "reference.json").read_text())
+    assert deterministic_part(built) == deterministic_part(committed)
+    assert [run["seed"] for run in built["keras_runs"]] == [0, 1, 2]
+    assert all(run["distance_to_set"] <= built["tolerance"] for run in built["keras_runs"])
+    assert built["provenance"]["tensorflow"] == keras_provenance()["tensorflow"]

@@ -70,6 +70,16 @@ def test_overriding_keras_and_hooks_earn_no_beta(batch):
     assert result(batch, "35_overriding_keras.ipynb")["score"] <= 50
 
 
+def test_overriding_model_fit_earns_no_training_points(batch):
+    """Model.fit replaced by a function that writes the OLS answer: no recorded training
+    stands behind β, so keras, trained and beta earn nothing (or wait for review)."""
+    r = result(batch, "36_overriding_fit.ipynb")
+    assert r["status"] == "graded"
+    earned = {c["name"]: c["points"] for c in r["checks"]}
+    assert earned["trained"] == earned["beta"] == 0, r["checks"]
+    assert r["score"] <= 30  # ran and the plot at most: what it really did
+
+
 def test_correct_submissions_in_the_same_batch_are_unharmed(batch):
     for name in ("01_homework.ipynb", "02_lecture.ipynb", "숙제_홍길동.ipynb"):
         assert result(batch, name)["score"] == 100

@@ -54,12 +54,20 @@ def test_notebook_past_its_limit_keeps_the_facts_so_far(tmp_path):
 
 
 def test_gradescope_contract(tmp_path):
+    """Gradescope's results format, from a submission as students upload it: the notebook,
+    Jupyter's checkpoint copy of it (an older, full-marks version) and a scratch notebook.
+    The checkpoint is never graded; the first notebook is, and the output says what was
+    left out."""
     import json
 
     import jsonschema
 
     submission = tmp_path / "autograder" / "submission"
     nbs.write_notebook(nbs.no_plot(), submission / "my homework.ipynb")
+    nbs.write_notebook(
+        nbs.homework(), submission / ".ipynb_checkpoints" / "my homework-checkpoint.ipynb"
+    )
+    nbs.write_notebook(nbs.homework(), submission / "scratch.ipynb")
     results = tmp_path / "autograder" / "results" / "results.json"
     completed = subprocess.run(
         [
@@ -87,6 +95,8 @@ def test_gradescope_contract(tmp_path):
         "plot_data",
         "plot_curve",
     }
+    assert "(graded my homework.ipynb; 1 other notebook(s) ignored)" in document["output"]
+    assert "checkpoint" not in document["output"]
 
 
 def test_gradescope_without_a_notebook_scores_zero(tmp_path):
