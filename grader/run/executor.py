@@ -74,6 +74,8 @@ class Execution:
     secret: str
     seconds: float
     executed: nbformat.NotebookNode | None = None  # the student's cells with their outputs
+    # seconds spent per phase: kernel_ready, cells, shutdown (for the benchmark)
+    phases: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
 def _probe_install_source(journal_fd: int, secret: str) -> str:
@@ -199,6 +201,7 @@ class _Run:
         )
         client.km = self._kernel_manager()
         status, reason, pid = "completed", None, None
+        ready = cells_done = None
         kernel_log = (self.workdir / "kernel.log").open("ab")
         try:
             open_box(self.box)
@@ -219,9 +222,11 @@ class _Run:
             await ensure_async(client.kc.start_channels(hb=False))
             await client.kc.wait_for_ready(timeout=STARTUP_TIMEOUT_S)
             close_box(self.box)
+            ready = time.monotonic()
             client.kc.allow_stdin = False
             async with client.async_setup_kernel():
                 status, reason = await self._execute_all(client)
+                cells_done = time.monotonic()
         except DeadKernelError:
             status, reason = "dead", self._death_reason()
         except KernelUnresponsive as exc:
@@ -238,6 +243,14 @@ class _Run:
             await self._reaped()
             kernel_log.close()
             os.close(journal_fd)
+        finished = time.monotonic()
+        phases = {}
+        if ready is not None and cells_done is not None:
+            phases = {
+                "kernel_ready": ready - started,
+                "cells": cells_done - ready,
+                "shutdown": finished - cells_done,
+            }
         cells = tuple(
             dataclasses.replace(
                 _cell_run(
@@ -256,8 +269,9 @@ class _Run:
             cells,
             self.journal_path,
             self.secret,
-            time.monotonic() - started,
+            finished - started,
             executed,
+            phases,
         )
 
     async def _reaped(self) -> None:
