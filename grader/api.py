@@ -234,6 +234,7 @@ async def grade_notebook_async(
         if attempt == 2 or not lost:
             break
         shutil.rmtree(workdir, ignore_errors=True)
+    facts_started = time.monotonic()
     try:
         facts = read_journal(execution.journal_path, execution.secret)
         if facts_dir is not None:
@@ -244,6 +245,7 @@ async def grade_notebook_async(
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     run, failed = _run_summary(execution, limits)
+    judge_started = time.monotonic()
     result = judge_facts(
         display_name(path.name),
         facts,
@@ -256,8 +258,20 @@ async def grade_notebook_async(
         time.monotonic() - started,
     )
     if facts_dir is not None:  # beside facts.json: what `grader rejudge` needs
+        phases = {
+            **execution.phases,
+            "facts": judge_started - facts_started,
+            "judge": time.monotonic() - judge_started,
+        }
         record = RunRecord(
-            run, result.status, failed, sha256, result.seconds, facts.rejected_records, facts.caps
+            run,
+            result.status,
+            failed,
+            sha256,
+            result.seconds,
+            facts.rejected_records,
+            facts.caps,
+            tuple(phases.items()),
         )
         save_run_record(facts_dir, record)
     return result
