@@ -231,6 +231,9 @@ async def grade_notebook_async(
         # A kernel that died with the pool's parent runs again on a new parent: no
         # student pays for another's attack on the pool.
         lost = execution.status in ("dead", "failed") and source.lost_since(generation)
+        if execution.workdir not in (None, workdir):  # it ran in a kernel started ahead
+            shutil.rmtree(workdir, ignore_errors=True)
+            workdir = execution.workdir
         if attempt == 2 or not lost:
             break
         shutil.rmtree(workdir, ignore_errors=True)
