@@ -190,6 +190,8 @@ async def _grade_all(
         else:
             collector.add(previous, write_own=False)
             done(previous, reused=True)
+    if hasattr(source, "expected"):
+        source.expected = len(to_grade)
     with interrupt.installed():
         await asyncio.gather(*(one(p) for p in to_grade), return_exceptions=True)
     if interrupt.requested:
@@ -271,15 +273,16 @@ def grade_folder(
     Returns the results document (the content of results.json)."""
     paths = find_submissions(folder)
     out.mkdir(parents=True, exist_ok=True)
-    with _started_source(options.pool and len(paths) > 1) as source:
+    with _started_source(options.pool and len(paths) > 1, options.jobs) as source:
         with asyncio.Runner(loop_factory=_BatchLoop) as runner:
             return runner.run(_grade_all(paths, out, assignment, options, on_done, source))
 
 
 @contextmanager
-def _started_source(pooled: bool):
-    """The warm pool when asked for and it starts; plain kernels otherwise."""
-    source = kernel_source(pooled)
+def _started_source(pooled: bool, jobs: int):
+    """The warm pool when asked for and it starts (keeping as many kernels started ahead
+    as there are jobs); plain kernels otherwise."""
+    source = kernel_source(pooled, ready_kernels=max(1, jobs))
     try:
         source.start()
     except PoolUnavailable as error:
