@@ -193,9 +193,12 @@ async def _grade_all(
     if hasattr(source, "expected"):
         source.expected = len(to_grade)
     with interrupt.installed():
-        await asyncio.gather(*(one(p) for p in to_grade), return_exceptions=True)
+        outcomes = await asyncio.gather(*(one(p) for p in to_grade), return_exceptions=True)
     if interrupt.requested:
         raise KeyboardInterrupt  # every finished result is already in results.json
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome  # the grader's own failure (say, OUT not writable): exit code 2
     return results_document(assignment.name, list(collector.results.values()))
 
 
