@@ -69,11 +69,8 @@ def _compute_reference(assignment: Assignment) -> Reference:
     beta_star = ols(design, y)
     mse_star = mse(design, y, beta_star)
     training = assignment.training
-    d = design.shape[1]
-    limit = glorot_uniform_limit(d, 1)
-    reachable = gd_reachable_set(
-        design, y, training.learning_rate, training.epochs, np.full(d, -limit), np.full(d, limit)
-    )
+    lower, upper, limit = start_box(assignment)
+    reachable = gd_reachable_set(design, y, training.learning_rate, training.epochs, lower, upper)
     corners = reachable.corners()
     scale = float(max(np.abs(corners).max(), limit, np.abs(beta_star).max()))
     tolerance = float32_tolerance(design, training.learning_rate, training.epochs, scale)
@@ -93,6 +90,32 @@ def _compute_reference(assignment: Assignment) -> Reference:
         mse_ratio_max=max(corner_mse) / mse_star,
         mse_bound=max(corner_mse) + float(np.linalg.norm(gradient)) * tolerance,
     )
+
+
+def start_box(assignment: Assignment) -> tuple[np.ndarray, np.ndarray, float]:
+    """(lower, upper, limit): where Keras's defaults start each β.  The kernel is
+    Glorot-uniform over its rows (fan_in = its rows, fan_out = 1); with ``bias`` the
+    intercept is the layer's bias, which starts at zero."""
+    d = len(assignment.features)
+    rows = d - 1 if assignment.bias and "1" in assignment.features else d
+    limit = glorot_uniform_limit(rows, 1)
+    lower, upper = np.full(d, -limit), np.full(d, limit)
+    if rows < d:
+        one = assignment.features.index("1")
+        lower[one] = upper[one] = 0.0
+    return lower, upper, limit
+
+
+def beta_of_weights(assignment: Assignment, kernel: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+    """β in the assignment's order from the prescribed layer's kernel (and bias)."""
+    values = list(np.asarray(kernel, dtype=float).reshape(-1))
+    beta = []
+    for feature in assignment.features:
+        if feature == "1" and bias is not None:
+            beta.append(float(np.asarray(bias).reshape(-1)[0]))
+        else:
+            beta.append(float(values.pop(0)))
+    return np.array(beta)
 
 
 _computed: dict[tuple[str, str], Reference] = {}
@@ -159,15 +182,24 @@ def run_keras_seeds(assignment: Assignment, seeds: list[int]) -> list[dict]:
 
     ref = reference_for(assignment)
     training = assignment.training
-    n, d = ref.design.shape
+    n = ref.design.shape[0]
     runs = []
     for seed in seeds:
         tf.keras.utils.set_random_seed(seed)
-        net = tf.keras.Sequential([tf.keras.layers.Dense(1, use_bias=False, input_dim=d)])
-        start = net.get_weights()[0].astype(float).reshape(-1)
+        bias = assignment.bias and "1" in assignment.features
+        keep = [j for j, f in enumerate(assignment.features) if not (bias and f == "1")]
+        inputs = ref.design[:, keep]
+        layer = tf.keras.layers.Dense(1, use_bias=bias, input_dim=len(keep))
+        net = tf.keras.Sequential([layer])
+
+        def beta(net=net, bias=bias):
+            weights = net.get_weights()
+            return beta_of_weights(assignment, weights[0], weights[1] if bias else None)
+
+        start = beta()
         net.compile(tf.keras.optimizers.SGD(training.learning_rate), loss=training.loss)
-        net.fit(ref.design, ref.y.reshape(n, 1), epochs=training.epochs, batch_size=n, verbose=0)
-        end = net.get_weights()[0].astype(float).reshape(-1)
+        net.fit(inputs, ref.y.reshape(n, 1), epochs=training.epochs, batch_size=n, verbose=0)
+        end = beta()
         replay = gd_replay(ref.design, ref.y, start, training.learning_rate, training.epochs)
         runs.append(
             {
