@@ -140,9 +140,7 @@ def _act_derivative(name: str, z: np.ndarray, a: np.ndarray, slack: np.ndarray) 
 
 def stack_predict(stack: Stack, flat: np.ndarray, x: np.ndarray) -> np.ndarray:
     a = x
-    for (kernel, bias), (_, _, _, activation) in zip(
-        stack.unpack(flat), stack.layers, strict=True
-    ):
+    for (kernel, bias), (_, _, _, activation) in zip(stack.unpack(flat), stack.layers, strict=True):
         z = a @ kernel + (bias if bias is not None else 0.0)
         a = _act(activation, z)
     return a

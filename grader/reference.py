@@ -106,7 +106,9 @@ def start_box(assignment: Assignment) -> tuple[np.ndarray, np.ndarray, float]:
     return lower, upper, limit
 
 
-def beta_of_weights(assignment: Assignment, kernel: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+def beta_of_weights(
+    assignment: Assignment, kernel: np.ndarray, bias: np.ndarray | None
+) -> np.ndarray:
     """β in the assignment's order from the prescribed layer's kernel (and bias)."""
     values = list(np.asarray(kernel, dtype=float).reshape(-1))
     beta = []
