@@ -1,0 +1,65 @@
+"""The midterm's example submissions judged from their saved facts: each question's
+score, and a failing question's message names it."""
+
+from __future__ import annotations
+
+import pytest
+
+from grader.api import judge_facts
+from grader.assignment import load_assignment
+from grader.judge import RunSummary
+from tests.midterm_fixtures import facts_of
+
+RUN = RunSummary("completed", None, (), 600.0)
+EXPECTED = {
+    "01_solution": {"q3_1": 25, "q3_2": 25, "q4_1": 25, "q4_2": 25},
+    "02_wrong_data": {"q3_1": 0, "q3_2": 25, "q4_1": 25, "q4_2": 25},
+    "03_wrong_architecture": {"q3_1": 25, "q3_2": 25, "q4_1": 25, "q4_2": 0},
+    "04_too_few_epochs": {"q3_1": 0, "q3_2": 25, "q4_1": 25, "q4_2": 25},
+    "05_skipped_question": {"q3_1": 25, "q3_2": 0, "q4_1": 25, "q4_2": 25},
+}
+TITLES = {"q3_1": "3-(1)", "q3_2": "3-(2)", "q4_1": "4-(1)", "q4_2": "4-(2)"}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_each_question_scores_as_expected(name, tmp_path):
+    assignment = load_assignment("midterm_2022")
+    result = judge_facts(name, facts_of(name, tmp_path), RUN, assignment, "en")
+    scores = {q["question"]: q["score"] for q in result.to_json()["questions"]}
+    assert scores == EXPECTED[name]
+    assert result.score == sum(EXPECTED[name].values())
+    assert result.max_score == 100
+    assert not result.review
+    for check in result.checks:
+        question = check.name.split(".")[0]
+        assert check.message.startswith(TITLES[question])
+        if EXPECTED[name][question] == 25:
+            assert check.passed, check.message
+
+
+def test_the_solution_replays_every_family_and_says_whose_seed_it_is(tmp_path):
+    assignment = load_assignment("midterm_2022")
+    result = judge_facts("s", facts_of("01_solution", tmp_path), RUN, assignment, "en")
+    by_name = {c.name: c for c in result.checks}
+    assert by_name["q3_1.trained"].key == "trained.replayed"
+    assert by_name["q3_2.trained"].key == "family.replayed"
+    assert "maximum likelihood (IRLS)" in by_name["q3_2.estimate"].message
+    assert "tf.random.set_seed(43056)` gives" in by_name["q4_2.trained"].message
+
+
+def test_a_failing_question_says_why(tmp_path):
+    assignment = load_assignment("midterm_2022")
+    for name, check, key in (
+        ("02_wrong_data", "q3_1.keras", "keras.not_on_homework_data"),
+        ("03_wrong_architecture", "q4_2.keras", "family.architecture"),
+        ("04_too_few_epochs", "q3_1.beta", "beta.not_converged"),
+        ("05_skipped_question", "q3_2.keras", "family.no_fit"),
+    ):
+        result = judge_facts(name, facts_of(name, tmp_path), RUN, assignment, "ko")
+        found = {c.name: c for c in result.checks}[check]
+        assert found.key == key and not found.passed
+
+
+def test_one_question_assignments_have_no_questions():
+    assignment = load_assignment("exp_decay")
+    assert assignment.questions == () and "beta" in assignment.check_points
