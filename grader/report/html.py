@@ -39,7 +39,10 @@ TEXT = {
         "review_withheld": "케라스 모델, 학습, β 값의 점수는 교수자가 확인할 때까지 보류됩니다.",
         "checks": "채점 항목",
         "questions": "문제별 점수",
-        "not_graded_questions": "케라스 문제만 자동으로 채점합니다. 나머지 문제(GradientTape, 손으로 푸는 문제, 참/거짓)는 자동 채점하지 않습니다.",
+        "not_graded_questions": (
+            "케라스 문제만 자동으로 채점합니다. 나머지 문제(GradientTape, 손으로 푸는 문제, "
+            "참/거짓)는 자동 채점하지 않습니다."
+        ),
         "status": "상태",
         "beta": "β",
         "yours": "제출한 β",
@@ -107,7 +110,10 @@ TEXT = {
         "review_withheld": "the keras, trained and beta points wait for an instructor.",
         "checks": "Checks",
         "questions": "Score per question",
-        "not_graded_questions": "Only the Keras questions are graded automatically; the others (GradientTape, analytic solutions, true/false) are not.",
+        "not_graded_questions": (
+            "Only the Keras questions are graded automatically; the others "
+            "(GradientTape, analytic solutions, true/false) are not."
+        ),
         "status": "Status",
         "beta": "β",
         "yours": "Your β",
