@@ -528,11 +528,19 @@ def _gradescope_adjusted(entry: dict, assignment, args: argparse.Namespace) -> d
 
 
 def cmd_reference(args: argparse.Namespace) -> int:
-    from grader.reference import build_reference, reference_path
+    from grader.reference import build_reference, build_stack_reference, reference_path
 
     assignment = load_assignment(args.assignment)
     # a multi-question assignment: one file per linear question (the other families'
     # references are computed from each student's own data when judging)
+    for question in assignment.questions:
+        if question.family == "dense_stack":
+            document = build_stack_reference(question)
+            low, high = document["mse_range"]
+            print(
+                f"{reference_path(question)}: {document['starts']} starts, "
+                f"MSE {low:.4g} … {high:.4g}"
+            )
     parts = [q for q in assignment.questions if q.family == "linear"] or [assignment]
     for part in parts:
         document = build_reference(part, args.seeds)

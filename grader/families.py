@@ -130,7 +130,7 @@ def _act_derivative(name: str, z: np.ndarray, a: np.ndarray, slack: np.ndarray) 
     """The derivative, and for ReLU's kink: 1 where z is within its float32 error of 0
     (used for the error bound only)."""
     if name == "relu":
-        return ((z > 0) | (np.abs(z) <= slack)).astype(float)
+        return ((z > 0) | (np.abs(z) <= slack)).astype(float) if np.any(slack) else (z > 0) * 1.0
     if name == "sigmoid":
         return a * (1 - a)
     if name == "tanh":
@@ -234,15 +234,41 @@ def stack_replay_steps(
 def stack_train(
     stack: Stack, x: np.ndarray, y: np.ndarray, starts: np.ndarray, learning_rate: float, steps: int
 ) -> np.ndarray:
-    """Full-batch SGD on the MSE from each start: the final MSE of each."""
-    losses = []
-    for start in np.atleast_2d(starts):
-        w = np.asarray(start, dtype=float).copy()
-        for _ in range(steps):
-            g, _ = stack_gradient(stack, w, x, y)
-            w -= learning_rate * g
-        losses.append(float(np.mean((stack_predict(stack, w, x) - y.reshape(-1, 1)) ** 2)))
-    return np.array(losses)
+    """Full-batch SGD on the MSE from every start at once (rows of ``starts``): the
+    final MSE of each."""
+    w = np.atleast_2d(np.asarray(starts, dtype=float)).copy()  # (K, P)
+    count, n = w.shape[0], x.shape[0]
+    target = y.reshape(1, n, -1)
+    for _ in range(steps):
+        a, zs, activations, params = np.broadcast_to(x, (count, *x.shape)), [], [], []
+        at = 0
+        for fan_in, units, has_bias, activation in stack.layers:
+            kernel = w[:, at : at + fan_in * units].reshape(count, fan_in, units)
+            at += fan_in * units
+            bias = None
+            if has_bias:
+                bias = w[:, at : at + units]
+                at += units
+            activations.append(a)
+            z = a @ kernel + (bias[:, None, :] if bias is not None else 0.0)
+            zs.append(z)
+            params.append((kernel, bias))
+            a = _act(activation, z)
+        delta = (2.0 / (n * a.shape[2])) * (a - target)
+        grads = []
+        for index in range(len(params) - 1, -1, -1):
+            kernel, bias = params[index]
+            activation = stack.layers[index][3]
+            delta = delta * _act_derivative(activation, zs[index], _act(activation, zs[index]), 0)
+            layer = [(activations[index].transpose(0, 2, 1) @ delta).reshape(count, -1)]
+            if bias is not None:
+                layer.append(delta.sum(axis=1))
+            grads[:0] = layer
+            delta = delta @ kernel.transpose(0, 2, 1)
+        w -= learning_rate * np.concatenate(grads, axis=1)
+    return np.array(
+        [float(np.mean((stack_predict(stack, v, x) - y.reshape(n, -1)) ** 2)) for v in w]
+    )
 
 
 def glorot_starts(stack: Stack, count: int, seed: int = 0) -> np.ndarray:

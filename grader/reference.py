@@ -159,9 +159,91 @@ def reference_document(assignment: Assignment, keras_runs: list[dict], provenanc
     }
 
 
-def deterministic_part(document: dict) -> dict:
-    """What a fresh build must reproduce exactly, whatever TensorFlow is installed."""
-    return {k: v for k, v in document.items() if k not in ("keras_runs", "provenance")}
+def deterministic_part(document: dict, other: dict | None = None):
+    """What a fresh build must reproduce exactly, whatever TensorFlow is installed; with
+    ``other``: whether the two documents agree on what describes the question (the
+    computed results aside)."""
+    kept = {k: v for k, v in document.items() if k not in ("keras_runs", "provenance")}
+    if other is None:
+        return kept
+    described = ("assignment", "family", "layers", "data", "prescribed_training", "starts")
+    return all(document.get(k) == other.get(k) for k in described)
+
+
+# -- dense stacks: the range of losses from Keras's starts -------------------------------
+STACK_REFERENCE_STARTS = 64  # Glorot-uniform starts replayed (numpy's seeded generator)
+
+
+def _prescribed_stack(question: Assignment):
+    from grader.families import Stack
+
+    layers, fan_in = [], 1
+    for units, activation in question.settings["layers"]:
+        layers.append((fan_in, int(units), True, str(activation)))
+        fan_in = int(units)
+    return Stack(tuple(layers))
+
+
+def stack_final_losses(question: Assignment) -> np.ndarray:
+    """The final MSE of the prescribed training from STACK_REFERENCE_STARTS draws of
+    Keras's default start, replayed in float64 numpy."""
+    from grader.families import glorot_starts, stack_train
+    from grader.replay import f32
+
+    x, y = question.data.generate()
+    stack = _prescribed_stack(question)
+    starts = glorot_starts(stack, STACK_REFERENCE_STARTS)
+    training = question.training
+    return stack_train(
+        stack, x.reshape(-1, 1), y, starts, f32(training.learning_rate), training.epochs
+    )
+
+
+def stack_reference_document(question: Assignment, provenance: dict, compute: bool = True) -> dict:
+    """reference.json of a dense_stack question; without ``compute`` only the part that
+    describes the question (to see whether a stored file is still its own)."""
+    data, training = question.data, question.training
+    document = {
+        "assignment": question.name,
+        "family": question.family,
+        "layers": [[int(u), str(a)] for u, a in question.settings["layers"]],
+        "data": {
+            "seed": data.seed,
+            "n": data.n,
+            "x_start": data.x_start,
+            "x_stop": data.x_stop,
+            "truth": data.truth,
+            "noise_sd": data.noise_sd,
+        },
+        "prescribed_training": {
+            "learning_rate": training.learning_rate,
+            "epochs": training.epochs,
+            "full_batch": training.full_batch,
+            "start": "glorot_uniform kernels, zero biases",
+        },
+        "starts": STACK_REFERENCE_STARTS,
+    }
+    if compute:
+        losses = stack_final_losses(question)
+        document["final_mse"] = _rounded(np.sort(losses))
+        document["mse_range"] = [float(f"{losses.min():.12g}"), float(f"{losses.max():.12g}")]
+        document["provenance"] = provenance
+    return document
+
+
+def build_stack_reference(question: Assignment) -> dict:
+    document = stack_reference_document(
+        question,
+        {
+            "numpy": np.__version__,
+            "python": platform.python_version(),
+            "machine": platform.machine(),
+        },
+    )
+    path = reference_path(question)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n", "utf-8")
+    return document
 
 
 def reference_path(assignment: Assignment) -> Path:

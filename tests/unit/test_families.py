@@ -13,7 +13,9 @@ from grader.families import (
     logistic_replay,
     logistic_tolerance,
     stack_gradient,
+    stack_predict,
     stack_replay_steps,
+    stack_train,
 )
 from grader.replay import f32
 from tests.midterm_fixtures import fit_payloads
@@ -105,10 +107,34 @@ def test_dense_stack_gradient_equals_finite_differences():
     g, bound = stack_gradient(stack, w, x, y)
 
     def loss(v):
-        from grader.families import stack_predict
-
         return np.mean((stack_predict(stack, v, x) - y.reshape(-1, 1)) ** 2)
 
     numeric = [(loss(w + 1e-6 * e) - loss(w - 1e-6 * e)) / 2e-6 for e in np.eye(stack.size)]
     assert g == pytest.approx(numeric, abs=1e-7)
     assert np.all(bound > 0)
+
+
+def test_training_many_stacks_at_once_equals_one_at_a_time():
+    rng = np.random.default_rng(5)
+    x = np.linspace(-1, 1, 30).reshape(-1, 1)
+    y = np.abs(x.reshape(-1)) + 0.1 * rng.normal(size=30)
+    starts = rng.uniform(-1, 1, size=(4, STACK.size))
+    together = stack_train(STACK, x, y, starts, 0.1, 50)
+    for start, loss in zip(starts, together, strict=True):
+        w = start.copy()
+        for _ in range(50):
+            w -= 0.1 * stack_gradient(STACK, w, x, y)[0]
+        assert loss == pytest.approx(np.mean((stack_predict(STACK, w, x) - y[:, None]) ** 2))
+
+
+def test_stored_dense_stack_reference_is_this_questions():
+    import json
+
+    from grader.assignment import load_assignment
+    from grader.reference import deterministic_part, reference_path, stack_reference_document
+
+    question = load_assignment("midterm_2022").questions[3]
+    stored = json.loads(reference_path(question).read_text("utf-8"))
+    assert deterministic_part(stored, stack_reference_document(question, {}, compute=False))
+    low, high = stored["mse_range"]
+    assert low < 0.09 < high  # the course's answer (MSE about 0.085) is among the best starts

@@ -11,6 +11,17 @@ from grader.judge import RunSummary
 from tests.midterm_fixtures import facts_of
 
 RUN = RunSummary("completed", None, (), 600.0)
+_JUDGED: dict[tuple[str, str], object] = {}
+
+
+def judged(name: str, tmp_path, lang: str = "en"):
+    """Each example judged once per language (a judgement takes about a second)."""
+    if (name, lang) not in _JUDGED:
+        assignment = load_assignment("midterm_2022")
+        _JUDGED[name, lang] = judge_facts(name, facts_of(name, tmp_path), RUN, assignment, lang)
+    return _JUDGED[name, lang]
+
+
 EXPECTED = {
     "01_solution": {"q3_1": 25, "q3_2": 25, "q4_1": 25, "q4_2": 25},
     "02_wrong_data": {"q3_1": 0, "q3_2": 25, "q4_1": 25, "q4_2": 25},
@@ -23,8 +34,7 @@ TITLES = {"q3_1": "3-(1)", "q3_2": "3-(2)", "q4_1": "4-(1)", "q4_2": "4-(2)"}
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_each_question_scores_as_expected(name, tmp_path):
-    assignment = load_assignment("midterm_2022")
-    result = judge_facts(name, facts_of(name, tmp_path), RUN, assignment, "en")
+    result = judged(name, tmp_path)
     scores = {q["question"]: q["score"] for q in result.to_json()["questions"]}
     assert scores == EXPECTED[name]
     assert result.score == sum(EXPECTED[name].values())
@@ -38,8 +48,7 @@ def test_each_question_scores_as_expected(name, tmp_path):
 
 
 def test_the_solution_replays_every_family_and_says_whose_seed_it_is(tmp_path):
-    assignment = load_assignment("midterm_2022")
-    result = judge_facts("s", facts_of("01_solution", tmp_path), RUN, assignment, "en")
+    result = judged("01_solution", tmp_path)
     by_name = {c.name: c for c in result.checks}
     assert by_name["q3_1.trained"].key == "trained.replayed"
     assert by_name["q3_2.trained"].key == "family.replayed"
@@ -48,14 +57,13 @@ def test_the_solution_replays_every_family_and_says_whose_seed_it_is(tmp_path):
 
 
 def test_a_failing_question_says_why(tmp_path):
-    assignment = load_assignment("midterm_2022")
     for name, check, key in (
         ("02_wrong_data", "q3_1.keras", "keras.not_on_homework_data"),
         ("03_wrong_architecture", "q4_2.keras", "family.architecture"),
         ("04_too_few_epochs", "q3_1.beta", "beta.not_converged"),
         ("05_skipped_question", "q3_2.keras", "family.no_fit"),
     ):
-        result = judge_facts(name, facts_of(name, tmp_path), RUN, assignment, "ko")
+        result = judged(name, tmp_path)
         found = {c.name: c for c in result.checks}[check]
         assert found.key == key and not found.passed
 
@@ -63,3 +71,10 @@ def test_a_failing_question_says_why(tmp_path):
 def test_one_question_assignments_have_no_questions():
     assignment = load_assignment("exp_decay")
     assert assignment.questions == () and "beta" in assignment.check_points
+
+
+def test_messages_in_korean_name_the_question(tmp_path):
+    result = judged("05_skipped_question", tmp_path, "ko")
+    skipped = {c.name: c for c in result.checks}["q3_2.keras"]
+    assert skipped.message.startswith("3-(2) 로지스틱 회귀: ")
+    assert "3-(2) 로지스틱 회귀 0/25" in " ".join(result.messages)
