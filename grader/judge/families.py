@@ -21,6 +21,7 @@ from grader.families import (
     stack_replay_steps,
 )
 from grader.judge import CheckResult, Outcome, Phrase, RunSummary, localise
+from grader.judge.base import run_review_reasons
 from grader.judge.start import check_start
 from grader.judge.trained import _flat, optimizer_spec
 from grader.reference import (
@@ -102,6 +103,14 @@ def _chain(fits: tuple[FitFact, ...], final) -> Outcome | None:
             "needs_review",
         )
     return None
+
+
+def _recorded(fit: FitFact) -> bool:
+    """The probe kept what a replay needs: the inputs as a table, the targets and the
+    weights before and after."""
+    if fit.x is None or fit.y is None or fit.weights_before is None or fit.weights_after is None:
+        return False
+    return columns(fit.x, fit.y.reshape(-1).size) is not None
 
 
 def _epochs_run(fit: FitFact) -> int:
@@ -383,16 +392,39 @@ def judge_family(question: Assignment, facts: Facts, run: RunSummary, lang: str)
             "wrong_architecture",
         )
         outcomes = {name: wrong for name in names}
+    elif not all(_recorded(fit) for fit in choice.all_fits):
+        unrecorded = Outcome(
+            False, "trained.review", {"reason": Phrase("review.arrays_unrecorded")}, "needs_review"
+        )
+        keras = Outcome(
+            True, "keras.ok", {"model": choice.model, "layers": _describe(choice.all_fits[-1])}
+        )
+        outcomes = {name: keras if name == "keras" else unrecorded for name in names}
     else:
         run_fits = choice.all_fits
         family = _logistic if question.family == "logistic" else _dense_stack
         outcomes = family(question, run_fits, choice.final)
-    reasons = []
+    reasons = [str(localise(question, r, lang)) for r in run_review_reasons(facts, run)]
+    reasons += [
+        str(localise(question, o.params.get("reason"), lang))
+        for o in outcomes.values()
+        if o.diagnosis == "needs_review"
+    ]
+    reasons = list(dict.fromkeys(reasons))
     results = []
     for name in names:
         outcome = outcomes[name]
-        if outcome.diagnosis == "needs_review":
-            reasons.append(str(localise(question, outcome.params.get("reason"), lang)))
+        if reasons:  # as for a linear question: no points until an instructor decides
+            outcome = Outcome(
+                False,
+                "review.withheld",
+                {
+                    "reason": "; ".join(reasons)[:600],
+                    "found": _message(question, outcome, lang),
+                    "found_key": outcome.key,
+                },
+                "needs_review",
+            )
         results.append(
             CheckResult(
                 name=name,

@@ -78,3 +78,20 @@ def test_messages_in_korean_name_the_question(tmp_path):
     skipped = {c.name: c for c in result.checks}["q3_2.keras"]
     assert skipped.message.startswith("3-(2) 로지스틱 회귀: ")
     assert "3-(2) 로지스틱 회귀 0/25" in " ".join(result.messages)
+
+
+def test_a_fit_whose_arrays_were_not_kept_goes_to_review_not_a_traceback(tmp_path):
+    import dataclasses
+
+    from grader.questions import judge_questions
+
+    facts = facts_of("01_solution", tmp_path)
+    fits = list(facts.fits)
+    fits[3] = dataclasses.replace(fits[3], weights_before=None)  # the Dense stack's fit
+    facts = dataclasses.replace(facts, fits=tuple(fits))
+    checks, questions, review = judge_questions(load_assignment("midterm_2022"), facts, RUN, "en")
+    by_name = {c.name: c for c in checks}
+    assert not by_name["q4_2.keras"].passed and not by_name["q4_2.trained"].passed  # withheld
+    assert by_name["q4_2.trained"].diagnosis == "needs_review"
+    assert any(r.startswith("4-(2)") for r in review)
+    assert [q.score for q in questions][:3] == [25, 25, 25]
