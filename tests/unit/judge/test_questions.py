@@ -95,3 +95,16 @@ def test_a_fit_whose_arrays_were_not_kept_goes_to_review_not_a_traceback(tmp_pat
     assert by_name["q4_2.trained"].diagnosis == "needs_review"
     assert any(r.startswith("4-(2)") for r in review)
     assert [q.score for q in questions][:3] == [25, 25, 25]
+
+
+def test_an_override_keeps_each_questions_cap_unless_its_answer_is_decided(tmp_path):
+    from grader.semester.adjust import adjust
+    from grader.semester.overrides import Override
+
+    assignment = load_assignment("midterm_2022")
+    entry = judged("04_too_few_epochs", tmp_path).to_json()  # Q3-(1): keras and trained pass
+    name = entry["submission"]
+    lowered = adjust(entry, assignment, Override(name, checks={"q4_1.keras": 0}))
+    assert lowered["score"] == 70  # Q3-(1) stays capped at 0, Q4-(1) loses 5
+    decided = adjust(entry, assignment, Override(name, checks={"q3_1.beta": 15}))
+    assert decided["score"] == 100
