@@ -362,6 +362,7 @@ class Facts:
     records: tuple[dict, ...] = field(repr=False)  # the validated records, for saving
     evidence: tuple[EvidenceFact, ...] = ()
     duplicate_records: int = 0  # records whose sequence number was already taken
+    missing_records: int = 0  # sequence numbers absent: lines removed from the journal
     caps: tuple[str, ...] = ()  # the grader's journal caps hit while reading
 
     def model(self, serial: int) -> ModelFact | None:
@@ -422,6 +423,7 @@ def facts_from_records(
         records=tuple(kept),
         evidence=tuple(evidence),
         duplicate_records=duplicates,
+        missing_records=max(seen_seqs, default=0) - len(seen_seqs),
         caps=tuple(caps),
     )
 
@@ -441,7 +443,7 @@ def read_journal(
     stops after ``time_limit_s``; each cap hit is named in ``Facts.caps``."""
     deadline = time.monotonic() + time_limit_s
     records: list = []
-    rejected = 0
+    rejected = skipped = 0
     caps: list[str] = []
     if path.is_file():
         with path.open("rb") as journal:
@@ -455,6 +457,7 @@ def read_journal(
                 break
             if len(line) > MAX_RECORD_BYTES:
                 caps.append("record_bytes")
+                skipped += 1
                 continue
             try:
                 records.append(json.loads(line, parse_constant=_no_constant))
@@ -467,6 +470,7 @@ def read_journal(
             **{
                 **facts.__dict__,
                 "rejected_records": facts.rejected_records + rejected,
+                "missing_records": max(0, facts.missing_records - skipped - rejected),
                 "caps": tuple(caps),
             }
         )

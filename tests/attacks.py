@@ -13,13 +13,25 @@ DAEMON_MARK = "grader_daemon_mark_4242"
 HOST_TMP_MARK = "grader-disk-attack-marker"
 
 
+def in_child(code: str) -> str:
+    """A cell that runs ``code`` in a child Python and prints what it printed: ctypes in
+    the kernel's own process is refused by the probe's guard (and sends the notebook to
+    review), so attacks on the boundary itself come from a child, which has no guard."""
+    return (
+        "import os, subprocess, sys\n"
+        f"_child = subprocess.run([sys.executable, '-c', {code!r}],\n"
+        "                        capture_output=True, text=True)\n"
+        "print(_child.stdout.strip() or _child.stderr.strip()[-300:])"
+    )
+
+
 def umount(submissions: str) -> list[str]:
     return homework() + [
-        """import ctypes, os, subprocess, sys
+        in_child("""import ctypes, os
 libc = ctypes.CDLL(None, use_errno=True)
 undone = [t for t in ("/", "/tmp", "/proc", "/usr", "/dev", os.getcwd())
           if libc.umount2(t.encode(), 2) == 0]
-print("UMOUNTED", len(undone), undone)""",
+print("UMOUNTED", len(undone), undone)"""),
         # a nested user namespace holds every capability, but over locked copies only
         """nested = subprocess.run([sys.executable, "-c", '''
 import ctypes
@@ -58,7 +70,7 @@ print("PROC_ROOT_HITS", hits)""",
 
 def setns(port: int) -> list[str]:
     return homework() + [
-        """import ctypes, os
+        in_child("""import ctypes, os
 libc = ctypes.CDLL(None, use_errno=True)
 flags = {"net": 0x40000000, "mnt": 0x00020000, "pid": 0x20000000, "user": 0x10000000,
          "ipc": 0x08000000, "uts": 0x04000000}
@@ -73,7 +85,7 @@ for pid in [p for p in os.listdir("/proc") if p.isdigit()]:
         if libc.setns(fd, flag) == 0 and os.readlink(f"/proc/{pid}/ns/{ns}") != mine[ns]:
             entered.append((pid, ns))
         os.close(fd)
-print("SETNS_ENTERED", len(entered), entered)""",
+print("SETNS_ENTERED", len(entered), entered)"""),
         report(
             "LOOPBACK_AFTER_SETNS",
             f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=2).close()",

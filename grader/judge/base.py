@@ -132,6 +132,8 @@ class Case:
             reasons.append(f"{len(facts.evidence) - MAX_LISTED_EVIDENCE} more such events")
         if facts.rejected_records:
             reasons.append(f"{facts.rejected_records} journal line(s) not written by the probe")
+        if facts.missing_records and not facts.caps:
+            reasons.append(f"{facts.missing_records} journal record(s) removed from the journal")
         if facts.duplicate_records:
             reasons.append(f"{facts.duplicate_records} journal record(s) with a reused number")
         if self.run.status == "completed" and not facts.finished:

@@ -35,7 +35,7 @@ REGISTER = "grader.probe.register"
 FINISH = "grader.probe.finish"
 MAX_EVIDENCE = 200
 _PROC_FD = re.compile(
-    r"^/(proc/(self|thread-self|\d+)(/task/\d+)?/(fd|fdinfo|mem|map_files)|dev/fd)(/|$)"
+    r"^/(proc/(?P<pid>self|thread-self|\d+)(/task/\d+)?/(fd|fdinfo|mem|map_files)|dev/fd)(/|$)"
 )
 _FRAME_ATTRS = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame"})
 _WATCHED = frozenset(
@@ -271,13 +271,15 @@ def install(journal_fd, secret, probe_module, probe_codes, guarded):
                     return ("descriptor", f"open({path})", frame, False)
                 return None
             text = os.fsdecode(path) if isinstance(path, bytes) else path
-            if _PROC_FD.match(os.path.normpath(text) if text.startswith("/") else text):
+            found = _PROC_FD.match(os.path.normpath(text) if text.startswith("/") else text)
+            if found and _own(found.group("pid")):
                 return ("descriptor", text, outside_stdlib(caller), True)
             return None
         if event in ("os.listdir", "os.scandir"):
             path = args[0]
             text = os.fsdecode(path) if isinstance(path, bytes) else str(path)
-            if _PROC_FD.match(text.rstrip("/")):
+            found = _PROC_FD.match(text.rstrip("/"))
+            if found and _own(found.group("pid")):
                 frame = outside_stdlib(caller)
                 if frame is not None and student(frame.f_code):
                     return ("descriptor", f"listdir {text}", frame, False)
@@ -298,6 +300,14 @@ class _Missing:
 
 
 _MISSING = _Missing()
+
+
+def _own(pid):
+    """Whether a /proc path names this process (its own descriptors and memory: the
+    journal's); other processes' are the sandbox's to refuse."""
+    if pid in (None, "self", "thread-self") or int(pid) == os.getpid():
+        return True
+    return os.path.exists(f"/proc/self/task/{int(pid)}")  # one of its threads
 
 
 def _contents(obj):

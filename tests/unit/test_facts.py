@@ -83,3 +83,23 @@ def test_the_journal_is_read_within_its_caps(tmp_path):
     assert cut.caps == ("journal_bytes",) and cut.rejected_records == 0
     late = read_journal(journal, secret, time_limit_s=0.0)
     assert "facts_seconds" in late.caps
+
+
+def test_records_removed_from_the_journal_are_counted(tmp_path):
+    import json as _json
+
+    from grader.facts import read_journal
+
+    secret = "ef" * 16
+    journal = tmp_path / "facts.jsonl"
+    journal.write_text(
+        "".join(
+            _json.dumps(
+                {"secret": secret, "seq": seq, "kind": "note", "cell": 1, "payload": {"text": "t"}}
+            )
+            + "\n"  # fmt: skip
+            for seq in (4, 5, 6)  # 1 to 3 were truncated away
+        ),
+        "utf-8",
+    )
+    assert read_journal(journal, secret).missing_records == 3
