@@ -411,6 +411,8 @@ def facts_from_records(
             end = payload
         elif kind == "evidence":
             evidence.append(EvidenceFact.parse(payload))
+        elif kind == "note" and str(payload.get("text", "")).startswith("cap "):
+            caps.append(str(payload["text"])[4:].split(":")[0])  # "cap figures: ..."
     return Facts(
         fits=tuple(fits),
         figures=tuple(figures[k] for k in sorted(figures)),

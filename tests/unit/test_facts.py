@@ -103,3 +103,10 @@ def test_records_removed_from_the_journal_are_counted(tmp_path):
         "utf-8",
     )
     assert read_journal(journal, secret).missing_records == 3
+
+
+def test_the_probes_own_caps_are_named():
+    from grader.facts import facts_from_records
+
+    note = {"seq": 1, "kind": "note", "cell": 2, "payload": {"text": "cap figures: more"}}
+    assert facts_from_records([note], secret=None).caps == ("figures",)
