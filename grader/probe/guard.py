@@ -14,8 +14,10 @@ code does that a grader must know about becomes an "evidence" record:
   * frame access (``sys._getframe``, ``inspect.currentframe/stack``, ``tb_frame``,
     ``gi_frame``...): blocked;
   * ``ctypes``, ``sys.settrace``/``setprofile``, another audit hook: blocked;
-  * reopening a descriptor through ``/proc/*/fd``, ``/dev/fd`` or ``/proc/*/mem``
-    (whoever asks): blocked; listing ``/proc/self/fd``, ``open(<int>)``: recorded;
+  * reopening one of its own descriptors through ``/proc/self/fd``, ``/dev/fd`` or its
+    memory through ``/proc/self/mem`` (whoever asks): blocked; listing
+    ``/proc/self/fd``, ``open(<int>)`` in student code: recorded (other processes'
+    descriptors are the sandbox's to refuse);
   * the probe's code, module globals, wrappers or ``sys.modules`` entry changed (checked
     at every emit and at the end): recorded.
 
@@ -266,9 +268,10 @@ def install(journal_fd, secret, probe_module, probe_codes, guarded):
         if event == "open":
             path = args[0]
             if isinstance(path, int):
-                frame = outside_stdlib(caller)
-                if frame is not None and student(frame.f_code):
-                    return ("descriptor", f"open({path})", frame, False)
+                # student code opening a descriptor by number itself (the standard
+                # library does it for pipes: subprocess, os.fdopen)
+                if caller is not None and student(caller.f_code):
+                    return ("descriptor", f"open({path})", caller, False)
                 return None
             text = os.fsdecode(path) if isinstance(path, bytes) else path
             found = _PROC_FD.match(os.path.normpath(text) if text.startswith("/") else text)

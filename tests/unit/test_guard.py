@@ -113,3 +113,12 @@ def test_the_secret_is_not_left_in_the_probe(tmp_path):
         " or " + repr(SECRET) + " in repr(vars(probe._probe)) else 'HIDDEN')",
     )
     assert "HIDDEN" in out and facts.finished
+
+
+def test_the_standard_library_opening_pipes_is_no_evidence(tmp_path):
+    out, facts = run(
+        tmp_path,
+        "import subprocess\nprint(subprocess.run([sys.executable, '-c', 'print(1)'],"
+        " capture_output=True, text=True).stdout)",
+    )
+    assert facts.evidence == () and "1" in out
