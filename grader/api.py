@@ -33,6 +33,7 @@ from grader.run.executor import (
 from grader.run.output_cap import MAX_OUTPUT_BYTES_PER_CELL, caps_hit
 from grader.run.pool import KernelSource, PlainSource
 from grader.run.sandbox import scratch_root
+from grader.semester.run_record import RunRecord, save_run_record
 
 STATUS_OF_RUN = {"completed": "graded", "timeout": "timeout", "dead": "error", "failed": "error"}
 
@@ -243,7 +244,7 @@ async def grade_notebook_async(
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     run, failed = _run_summary(execution, limits)
-    return judge_facts(
+    result = judge_facts(
         display_name(path.name),
         facts,
         run,
@@ -254,6 +255,9 @@ async def grade_notebook_async(
         failed,
         time.monotonic() - started,
     )
+    if facts_dir is not None:  # beside facts.json: what `grader rejudge` needs
+        save_run_record(facts_dir, RunRecord(run, result.status, failed, sha256, result.seconds))
+    return result
 
 
 def grade_notebook(

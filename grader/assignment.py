@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from grader.expressions import evaluate
+from grader.semester.late import LatePolicy, parse_late_policy
 
 ASSIGNMENTS_DIR = Path(__file__).resolve().parent.parent / "assignments"
 LANGUAGES = ("ko", "en")
@@ -66,6 +67,10 @@ class Assignment:
     messages: dict[str, dict[str, str]] = field(repr=False)
     directory: Path = field(repr=False)
     digest: str = ""
+    # β also passes when its MSE is at most this multiple of OLS's (None: the derived bound)
+    beta_mse_ratio: float | None = None
+    late: LatePolicy | None = None  # [late]: due date, deduction, floor, grace
+    canvas_column: str | None = None  # [canvas]: the gradebook header "Name (id)"
 
     def design(self, x: np.ndarray) -> np.ndarray:
         """The design matrix X = [feature_1(x), feature_2(x), ...]."""
@@ -96,6 +101,16 @@ def _merge_messages(shared: dict, own: dict) -> dict[str, dict[str, str]]:
     if missing:
         raise AssignmentError(f"messages exist in one language only: {sorted(missing)}")
     return merged
+
+
+def _canvas_column(table: dict, title: dict) -> str | None:
+    """Canvas matches a gradebook column by "Assignment Name (assignment id)"."""
+    if "column" in table:
+        return str(table["column"])
+    if "assignment_id" in table:
+        name = table.get("name") or title.get("en") or title.get("ko")
+        return f"{name} ({int(table['assignment_id'])})"
+    return None
 
 
 def load_assignment(name_or_path: str | Path) -> Assignment:
@@ -150,6 +165,11 @@ def load_assignment(name_or_path: str | Path) -> Assignment:
             digest=hashlib.sha256(
                 raw + (shared_path.read_bytes() if shared_path.is_file() else b"")
             ).hexdigest(),
+            beta_mse_ratio=(
+                float(scoring["beta_mse_ratio"]) if "beta_mse_ratio" in scoring else None
+            ),
+            late=parse_late_policy(spec.get("late")),
+            canvas_column=_canvas_column(spec.get("canvas", {}), spec.get("title", {})),
         )
     except (KeyError, TypeError, ValueError, tomllib.TOMLDecodeError) as exc:
         raise AssignmentError(f"{path}: {type(exc).__name__}: {exc}") from None

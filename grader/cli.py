@@ -3,6 +3,7 @@
   grader grade DIR --out OUT [--jobs N]    grade a folder (instructor, LMS batch job)
   grader check NOTEBOOK                    one notebook: a table and a report (student)
   grader export OUT --format F[,F...]      write more formats from OUT/results.json
+  grader rejudge OUT                       judge again from stored facts (no kernel)
   grader gradescope                        Gradescope's run_autograder contract
   grader reference build [ASSIGNMENT]      regenerate reference/<assignment>/reference.json
 
@@ -14,6 +15,7 @@ itself failed.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import tempfile
@@ -23,11 +25,15 @@ from pathlib import Path
 from grader import __version__
 from grader.assignment import AssignmentError, load_assignment
 from grader.run.executor import Limits
+from grader.semester import RejudgeError
+from grader.semester.late import LateError
+from grader.semester.overrides import OverrideError
 
 EXIT_OK, EXIT_FAILED_CHECKS, EXIT_USAGE = 0, 1, 2
 DEFAULT_FORMATS = "html,csv"
 GRADESCOPE_SUBMISSION = Path("/autograder/submission")
 GRADESCOPE_RESULTS = Path("/autograder/results/results.json")
+GRADESCOPE_METADATA = Path("/autograder/submission_metadata.json")
 
 
 class Progress:
@@ -187,6 +193,30 @@ def _add_export(parser: argparse.ArgumentParser, default: str | None) -> None:
         help="regular expression with a group 'id' (and optionally 'name') "
         "taking the Canvas user id from a file name",
     )
+    parser.add_argument(
+        "--canvas-column",
+        default=None,
+        metavar="'NAME (ID)'",
+        help="Canvas gradebook header, the assignment's name and id: 'Homework 6 (123456)' "
+        "(default: [canvas] of the assignment file)",
+    )
+
+
+def _add_semester(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--overrides",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="the instructor's overrides and extensions (default: OUT/overrides.toml)",
+    )
+    parser.add_argument(
+        "--submitted-at",
+        type=Path,
+        default=None,
+        metavar="CSV",
+        help="submission times, columns submission,submitted_at (ISO 8601); kept in OUT",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -214,6 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(grade)
     _add_limits(grade)
     _add_export(grade, DEFAULT_FORMATS)
+    _add_semester(grade)
 
     check = commands.add_parser("check", help="check one notebook before handing it in")
     check.add_argument("notebook", type=Path)
@@ -230,6 +261,25 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("out", type=Path)
     _add_common(export)
     _add_export(export, None)
+    _add_semester(export)
+
+    rejudge = commands.add_parser(
+        "rejudge", help="judge every submission again from its stored facts, without a kernel"
+    )
+    rejudge.add_argument("out", type=Path)
+    rejudge.add_argument(
+        "--assignment",
+        default="exp_decay",
+        help="assignment name under assignments/, or a path to its TOML (default: exp_decay)",
+    )
+    rejudge.add_argument(
+        "--lang",
+        choices=("ko", "en"),
+        default=None,
+        help="language of messages and reports (default: each submission's own)",
+    )
+    _add_export(rejudge, "")
+    _add_semester(rejudge)
 
     gradescope = commands.add_parser("gradescope", help="run as Gradescope's run_autograder")
     gradescope.add_argument(
@@ -243,6 +293,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=GRADESCOPE_RESULTS,
         help=f"where the results go ({GRADESCOPE_RESULTS})",
+    )
+    gradescope.add_argument(
+        "--metadata",
+        type=Path,
+        default=GRADESCOPE_METADATA,
+        help=f"Gradescope's submission metadata, for the late policy ({GRADESCOPE_METADATA})",
     )
     _add_common(gradescope)
     _add_limits(gradescope)
@@ -260,17 +316,63 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _export_options(args: argparse.Namespace):
+def _export_options(args: argparse.Namespace, lang: str | None = None):
     from grader.report import ExportOptions
 
+    options = ExportOptions(lang=lang or args.lang, canvas_column=args.canvas_column)
     if args.canvas_id_pattern:
-        return ExportOptions(lang=args.lang, canvas_id_pattern=args.canvas_id_pattern)
-    return ExportOptions(lang=args.lang)
+        return dataclasses.replace(options, canvas_id_pattern=args.canvas_id_pattern)
+    return options
+
+
+def _previous_document(out: Path) -> dict | None:
+    import json
+
+    try:
+        return json.loads((out / "results.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _finish(args, out: Path, document: dict, assignment, previous, rerender_all=False):
+    """The semester's step (overrides, late policy, similarity); its summary on stderr."""
+    from grader.report.exporters import canvas_column, canvas_column_has_id
+    from grader.semester.finish import SemesterOptions, finish
+
+    finished = finish(
+        out,
+        document,
+        assignment,
+        SemesterOptions(args.overrides, args.submitted_at),
+        previous,
+        rerender_all,
+    )
+    adjusted = sum("adjustments" in e for e in finished.document["submissions"])
+    print(
+        f"adjusted: {adjusted}  similar pairs: {finished.pairs} (similarity.csv)", file=sys.stderr
+    )
+    if finished.without_time:
+        print(
+            f"warning: the late policy applies but {len(finished.without_time)} submission(s) "
+            "have no known submission time (treated as on time; give --submitted-at)",
+            file=sys.stderr,
+        )
+    if "canvas" in (args.format or []):
+        column = canvas_column(assignment, _export_options(args))
+        if not canvas_column_has_id(column):
+            print(
+                f"warning: Canvas column {column!r} has no assignment id: Canvas will create "
+                "a new assignment; give --canvas-column 'Name (id)' or [canvas] in the "
+                "assignment file",
+                file=sys.stderr,
+            )
+    return finished.document
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
     from grader.batch import BatchOptions, find_submissions, grade_folder
     from grader.report import export_all
+    from grader.semester.finish import SemesterOptions, check_inputs, write_fingerprints
 
     if not args.folder.is_dir():
         print(f"grader: {args.folder} is not a folder", file=sys.stderr)
@@ -279,7 +381,11 @@ def cmd_grade(args: argparse.Namespace) -> int:
         print("grader: --jobs must be at least 1", file=sys.stderr)
         return EXIT_USAGE
     assignment = load_assignment(args.assignment)
-    total = len(find_submissions(args.folder))
+    submissions = find_submissions(args.folder)
+    total = len(submissions)
+    check_inputs(
+        args.out, SemesterOptions(args.overrides, args.submitted_at), [p.name for p in submissions]
+    )
     print(
         f"grading {total} notebook(s) in {args.folder} for '{assignment.name}' "
         f"with {args.jobs} job(s)",
@@ -290,7 +396,10 @@ def cmd_grade(args: argparse.Namespace) -> int:
     options = BatchOptions(
         jobs=args.jobs, limits=limits, lang=args.lang, force=args.force, pool=not args.no_pool
     )
+    previous = _previous_document(args.out)
     document = grade_folder(args.folder, args.out, assignment, options, Progress())
+    write_fingerprints(args.folder, args.out, [s["submission"] for s in document["submissions"]])
+    document = _finish(args, args.out, document, assignment, previous)
     written = export_all(args.format, document, args.out, assignment, _export_options(args))
     submissions = document["submissions"]
     counts = {
@@ -348,10 +457,69 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(f"grader: no results.json in {args.out}", file=sys.stderr)
         return EXIT_USAGE
     assignment = load_assignment(args.assignment)
-    for path in export_all(
-        args.format, load_document(args.out), args.out, assignment, _export_options(args)
-    ):
+    document = load_document(args.out)
+    document = _finish(args, args.out, document, assignment, document)
+    for path in export_all(args.format, document, args.out, assignment, _export_options(args)):
         print(path)
+    return EXIT_OK
+
+
+def _formats_in(out: Path) -> list[str]:
+    """The formats an output folder already holds, so that rejudge rewrites them all."""
+    present = {
+        "html": out / "index.html",
+        "csv": out / "grades.csv",
+        "gradescope": out / "gradescope",
+        "canvas": out / "canvas.csv",
+    }
+    return [name for name, path in present.items() if path.exists()]
+
+
+def cmd_rejudge(args: argparse.Namespace) -> int:
+    from grader.report import export_all
+    from grader.semester.rejudge import rejudge_folder
+
+    assignment = load_assignment(args.assignment)
+    previous = _previous_document(args.out)
+    rejudged = rejudge_folder(args.out, assignment, args.lang)
+    args.format = list(dict.fromkeys([*(args.format or []), *_formats_in(args.out)] or ["html"]))
+    document = _finish(args, args.out, rejudged.document, assignment, previous, rerender_all=True)
+    langs = {e.get("lang", "ko") for e in document["submissions"]}
+    lang = args.lang or (langs.pop() if len(langs) == 1 else "ko")
+    written = export_all(args.format, document, args.out, assignment, _export_options(args, lang))
+    each = 1000 * rejudged.seconds / max(rejudged.rejudged, 1)
+    print(
+        f"rejudged {rejudged.rejudged} submission(s) from their facts in "
+        f"{rejudged.seconds:.2f} s ({each:.1f} ms each), no kernel"
+    )
+    if rejudged.carried:
+        print(f"kept as they were (no facts): {', '.join(rejudged.carried)}")
+    if rejudged.edited:
+        print(
+            "warning: not judged again, kept as they were (grade them again with --force): "
+            + "; ".join(rejudged.edited),
+            file=sys.stderr,
+        )
+    if rejudged.approximate:
+        print(
+            "no run.json (graded by an older grader), run summary rebuilt from result.json: "
+            + ", ".join(rejudged.approximate)
+        )
+    old_final = {e["submission"]: e["score"] for e in (previous or {}).get("submissions", ())}
+    moved = sum(c.old_score != c.new_score for c in rejudged.changes)
+    print(f"judged otherwise: {len(rejudged.changes)} ({moved} automatic score(s) changed)")
+    for change in rejudged.changes:
+        print(f"  {change.describe()}")
+    finals = [
+        (e["submission"], old_final[e["submission"]], e["score"])
+        for e in document["submissions"]
+        if e["submission"] in old_final and old_final[e["submission"]] != e["score"]
+    ]
+    print(f"final scores (with overrides and late penalties) changed: {len(finals)}")
+    for name, old, new in finals:
+        print(f"  {name}: {old:g} → {new:g}")
+    for path in written:
+        print(f"written: {path}")
     return EXIT_OK
 
 
@@ -372,7 +540,9 @@ def cmd_gradescope(args: argparse.Namespace) -> int:
         print(reason)
         return EXIT_OK
     result = grade_notebook(notebooks[0], assignment, limits=_limits(args), lang=args.lang)
-    document = gradescope_result(result.to_json())
+    document = gradescope_result(
+        _gradescope_adjusted(result.to_json(), assignment, args), assignment
+    )
     if len(notebooks) > 1:
         document["output"] += (
             f"\n(graded {notebooks[0].name}; {len(notebooks) - 1} other notebook(s) ignored)"
@@ -380,6 +550,16 @@ def cmd_gradescope(args: argparse.Namespace) -> int:
     write_json_atomic(args.results, document)
     print(f"{result.submission}: {result.status}, {result.score:g} / {result.max_score:g}")
     return EXIT_OK
+
+
+def _gradescope_adjusted(entry: dict, assignment, args: argparse.Namespace) -> dict:
+    """The late policy, with the time Gradescope's metadata gives (no metadata: on time)."""
+    from grader.semester.adjust import adjust
+    from grader.semester.late import gradescope_time
+
+    if assignment.late is None or not args.metadata.is_file():
+        return entry
+    return adjust(entry, assignment, None, gradescope_time(args.metadata))
 
 
 def cmd_reference(args: argparse.Namespace) -> int:
@@ -400,6 +580,7 @@ COMMANDS = {
     "grade": cmd_grade,
     "check": cmd_check,
     "export": cmd_export,
+    "rejudge": cmd_rejudge,
     "gradescope": cmd_gradescope,
     "reference": cmd_reference,
 }
@@ -409,7 +590,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except AssignmentError as error:
+    except (AssignmentError, OverrideError, LateError, RejudgeError) as error:
         print(f"grader: {error}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as error:

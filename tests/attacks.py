@@ -110,8 +110,8 @@ for name in names:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
             s.settimeout(1)
             s.connect(address)
-            s.sendall(b'{"kernel_args": [], "cwd": "/", "env": {}, "sandbox": {}}\\n')
-            if s.recv(100):
+            s.sendall(b'{"op": "status", "pid": 1}\\n')
+            if b"returncode" in s.recv(100):  # the pool's parent answered (zmq: greeting)
                 connected += 1
     except OSError:
         pass
@@ -164,14 +164,19 @@ def other_fds() -> list[str]:
     return homework() + [
         """import os
 opened = 0
+def parent(pid):
+    return int(open(f"/proc/{pid}/status").read().split("\\nPPid:\\t")[1].split()[0])
 for pid in [p for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpid()]:
     try:
+        if parent(pid) == os.getpid():
+            continue  # its own children: nobody else's
         names = os.listdir(f"/proc/{pid}/fd")
     except OSError:
         continue
     for name in names:
         try:
-            os.close(os.open(f"/proc/{pid}/fd/{name}", os.O_WRONLY | os.O_TRUNC))
+            flags = os.O_WRONLY | os.O_TRUNC | os.O_NONBLOCK
+            os.close(os.open(f"/proc/{pid}/fd/{name}", flags))
             opened += 1
         except OSError:
             pass

@@ -27,6 +27,18 @@ CANVAS_DEFAULT_PATTERN = r"^(?P<name>[^_]+)_(?:late_)?(?P<id>\d+)_"
 class ExportOptions:
     lang: str = "ko"
     canvas_id_pattern: str = CANVAS_DEFAULT_PATTERN
+    # Canvas's gradebook header "Assignment Name (assignment id)"; None: the assignment
+    # file's [canvas], else its title (which makes Canvas create a new column)
+    canvas_column: str | None = None
+
+
+def _adjustment_parts(submission: dict) -> tuple:
+    """(automatic score, override's total change, late deduction, lines) of an entry."""
+    adjustments = submission.get("adjustments") or {}
+    automatic = submission.get("automatic_score", submission["score"])
+    late = (adjustments.get("late") or {}).get("deduction") or 0.0
+    before_late = adjustments.get("score_before_late", submission["score"] + late)
+    return automatic, round(before_late - automatic, 6), late, adjustments.get("lines", [])
 
 
 class Exporter(ABC):
@@ -76,8 +88,11 @@ class HtmlExporter(Exporter):
     name = "html"
 
     def export(self, document, out, assignment, options):
+        from grader.semester.similarity import load_report
+
         path = out / "index.html"
-        write_text_atomic(path, render_class_report(document, assignment, options.lang))
+        page = render_class_report(document, assignment, options.lang, load_report(out))
+        write_text_atomic(path, page)
         return [path]
 
 
@@ -98,11 +113,16 @@ class CsvExporter(Exporter):
             *assignment.beta_names,
             *checks,
             "messages",
+            "automatic_score",
+            "override",
+            "late_penalty",
+            "adjustments",
         ]
         rows = [header]
         for s in document["submissions"]:
             points = {c["name"]: c["points"] for c in s["checks"]}
             beta = s["beta"] or [""] * len(assignment.beta_names)
+            automatic, override, late, lines = _adjustment_parts(s)
             rows.append(
                 [
                     s["submission"],
@@ -112,6 +132,10 @@ class CsvExporter(Exporter):
                     *beta,
                     *[points.get(name, "") for name in checks],
                     " | ".join(s["messages"]),
+                    automatic,
+                    override,
+                    -late,
+                    " | ".join(lines),
                 ]
             )
         path = out / "grades.csv"
@@ -119,7 +143,7 @@ class CsvExporter(Exporter):
         return [path]
 
 
-def gradescope_result(submission: dict) -> dict:
+def gradescope_result(submission: dict, assignment: Assignment | None = None) -> dict:
     """One submission in Gradescope's autograder results format."""
     tests = [
         {
@@ -132,11 +156,19 @@ def gradescope_result(submission: dict) -> dict:
         }
         for c in submission["checks"]
     ]
+    automatic, _, _, lines = _adjustment_parts(submission)
+    if lines and assignment is not None:  # the automatic score stays visible
+        lang = submission.get("lang", "ko")
+        lines = [
+            assignment.message("adjust.automatic_score", lang, score=f"{automatic:g}"),
+            *lines,
+            assignment.message("adjust.final_score", lang, score=f"{submission['score']:g}"),
+        ]
     return {
         "score": submission["score"],
         "execution_time": submission.get("seconds", 0.0),
         "output": "\n".join(
-            [f"{submission['submission']}: {submission['status']}", *submission["messages"]]
+            [f"{submission['submission']}: {submission['status']}", *submission["messages"], *lines]
         ),
         "visibility": "visible",
         "stdout_visibility": "hidden",
@@ -157,9 +189,25 @@ class GradescopeExporter(Exporter):
             folder = submission.get("folder") or folder_name(submission["submission"])
             stem = folder[: -len(".ipynb")] if folder.endswith(".ipynb") else folder
             path = out / "gradescope" / f"{stem}.json"
-            write_json_atomic(path, gradescope_result(submission))
+            write_json_atomic(path, gradescope_result(submission, assignment))
             written.append(path)
         return written
+
+
+CANVAS_COLUMN = re.compile(r"^.+ \((\d+)\)$")
+
+
+def canvas_column(assignment: Assignment, options: ExportOptions) -> str:
+    """The gradebook header: the option, else the assignment file's, else the title."""
+    return (
+        options.canvas_column
+        or assignment.canvas_column
+        or assignment.title.get("en", assignment.name)
+    )
+
+
+def canvas_column_has_id(column: str) -> bool:
+    return CANVAS_COLUMN.match(column) is not None
 
 
 def canvas_identity(file_name: str, pattern: str) -> tuple[str, str]:
@@ -175,12 +223,14 @@ def canvas_identity(file_name: str, pattern: str) -> tuple[str, str]:
 @register
 class CanvasExporter(Exporter):
     """OUT/canvas.csv: a gradebook import for Canvas (Student, ID, SIS User ID,
-    SIS Login ID, Section, then the assignment's column)."""
+    SIS Login ID, Section, then the assignment's column).  Canvas updates an existing
+    column only when the header is "Assignment Name (assignment id)"; any other header
+    makes it create a new assignment."""
 
     name = "canvas"
 
     def export(self, document, out, assignment, options):
-        column = assignment.title.get("en", assignment.name)
+        column = canvas_column(assignment, options)
         rows = [["Student", "ID", "SIS User ID", "SIS Login ID", "Section", column]]
         unmatched = []
         for s in document["submissions"]:

@@ -47,6 +47,31 @@ TEXT = {
         "class_beta": "반 전체의 β",
         "diagnosis": "진단",
         "count": "수",
+        "automatic_score": "자동 채점 점수",
+        "final_score": "최종 점수",
+        "adjustments": "점수 조정",
+        "auto": "자동",
+        "review": "검토할 제출",
+        "review_empty": "사람이 볼 제출이 없습니다.",
+        "reason": "이유",
+        "evidence": "근거",
+        "similarity": "비슷한 제출",
+        "similarity_none": "베낀 것으로 보이는 쌍이 없습니다.",
+        "similarity_note": "자동 감점은 없습니다. 근거를 보고 판단하세요.",
+        "code_similarity": "코드 유사도",
+        "identical_outputs": "같은 출력",
+        "same_start": "같은 초기 가중치",
+        "seed_explains": "두 노트북 모두 같은 시드({seeds})를 쓰므로 같은 학습 출력은 "
+        "예상되는 일이며 근거가 되지 않습니다.",
+        "seed_explains_start": "채점기에서 기록된 같은 초기 가중치도 이 시드로 설명됩니다.",
+        "reason_needs_review": "검토 필요",
+        "reason_similar": "비슷한 제출",
+        "reason_status": "상태",
+        "reason_override_without_note": "메모 없는 점수 변경",
+        "reason_late_unknown": "늦은 제출, 시각 모름",
+        "reasons_code": "코드",
+        "reasons_outputs": "출력",
+        "reasons_start": "초기 가중치",
     },
     "en": {
         "score": "Score",
@@ -74,6 +99,31 @@ TEXT = {
         "class_beta": "The class's β",
         "diagnosis": "Diagnosis",
         "count": "Count",
+        "automatic_score": "Automatic score",
+        "final_score": "Final score",
+        "adjustments": "Adjustments",
+        "auto": "auto",
+        "review": "Needs a person",
+        "review_empty": "No submission needs a person.",
+        "reason": "Why",
+        "evidence": "Evidence",
+        "similarity": "Similar submissions",
+        "similarity_none": "No pair looks copied.",
+        "similarity_note": "No score is changed by this report: look at the evidence and decide.",
+        "code_similarity": "code similarity",
+        "identical_outputs": "identical outputs",
+        "same_start": "same starting weights",
+        "seed_explains": "Both notebooks set the same seed ({seeds}): the same training "
+        "outputs are expected and prove nothing.",
+        "seed_explains_start": "The same start recorded by the grader is explained by it too.",
+        "reason_needs_review": "needs review",
+        "reason_similar": "similar to",
+        "reason_status": "status",
+        "reason_override_without_note": "score overridden without a note",
+        "reason_late_unknown": "late, time unknown",
+        "reasons_code": "code",
+        "reasons_outputs": "outputs",
+        "reasons_start": "starting weights",
     },
 }
 
@@ -92,8 +142,14 @@ def student_figure(facts_path: Path | None, figure: int | None) -> str | None:
 
 
 def render_student_report(
-    result: Result, assignment: Assignment, lang: str, figure_png: str | None
+    result: Result,
+    assignment: Assignment,
+    lang: str,
+    figure_png: str | None,
+    adjustments: dict | None = None,
 ) -> str:
+    """``adjustments``: the override and late penalty of results.json (with the automatic
+    and the final score), shown each on its own line below the automatic score."""
     reference = reference_for(assignment)
     corners = reference.reachable.corners()
     ranges = [
@@ -102,6 +158,7 @@ def render_student_report(
     graded = result.status != "invalid"
     return _ENV.get_template("student.html.j2").render(
         result=result,
+        adjustments=adjustments,
         assignment=assignment,
         lang=lang,
         text=TEXT[lang],
@@ -122,17 +179,27 @@ def render_student_report(
 
 
 def write_student_report(
-    result: Result, assignment: Assignment, path: Path, lang: str, facts_path: Path | None = None
+    result: Result,
+    assignment: Assignment,
+    path: Path,
+    lang: str,
+    facts_path: Path | None = None,
+    adjustments: dict | None = None,
 ) -> Path:
     page = render_student_report(
-        result, assignment, lang, student_figure(facts_path, result.figure)
+        result, assignment, lang, student_figure(facts_path, result.figure), adjustments
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page, "utf-8")
     return path
 
 
-def render_class_report(document: dict, assignment: Assignment, lang: str) -> str:
+def render_class_report(
+    document: dict, assignment: Assignment, lang: str, similarity: dict | None = None
+) -> str:
+    """The class page; ``similarity`` is OUT/similarity.json's content, when there is one."""
+    from grader.semester.review import review_queue
+
     submissions = document["submissions"]
     failures: dict[str, int] = {}
     for submission in submissions:
@@ -150,4 +217,6 @@ def render_class_report(document: dict, assignment: Assignment, lang: str) -> st
         histogram=figures.histogram([s["score"] for s in submissions], assignment.max_score),
         class_beta=figures.class_beta_figure([s["beta"] for s in submissions], assignment),
         failures=sorted(failures.items(), key=lambda kv: (-kv[1], kv[0])),
+        review=review_queue(document, similarity),
+        similarity=similarity,
     )

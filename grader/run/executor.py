@@ -35,7 +35,7 @@ from grader.run.pool import KernelSource, PlainSource
 from grader.run.sandbox import SandboxPolicy, close_box, open_box, plan
 
 FINISH_TIMEOUT_S = 30
-REAP_TIMEOUT_S = 10
+REAP_TIMEOUT_S = 30
 RESPONSE_TIMEOUT_S = 10
 STARTUP_TIMEOUT_S = 60
 TIMEOUT_ENAME = "CellTimeoutError"

@@ -16,6 +16,9 @@ from pathlib import Path
 import pytest
 
 from tests import notebooks as nbs
+from tests import semester_notebooks as sn
+
+REPO = Path(__file__).resolve().parents[2]
 
 CELL_TIMEOUT_S = 10
 SUBMISSIONS = {
@@ -72,6 +75,25 @@ ODD_NAMES = {
     b"-rf.ipynb": "-rf.ipynb",
     ("긴이름" * 25 + ".ipynb").encode(): "긴이름" * 25 + ".ipynb",
 }
+# the similarity report's cases: a disguised copy, a file copied with its saved outputs,
+# and two honest notebooks that set the same TensorFlow seed (the same start, no pair)
+_SAVED = {4: [sn.result(sn.HISTORY)], 5: [sn.result(sn.WEIGHTS, 2)]}
+SEMESTER = {
+    "40_own_solution.ipynb": sn.notebook(sn.own_solution()),
+    "41_disguised_copy.ipynb": sn.notebook(
+        sn.renamed_without_comments(sn.own_solution(), sn.COPY_RENAMES)
+    ),
+    "42_saved_outputs.ipynb": sn.notebook(sn.honest(3), _SAVED),
+    "43_copied_outputs.ipynb": sn.notebook(sn.honest(4), _SAVED),
+    "44_seeded_a.ipynb": sn.notebook(
+        sn.seeded(nbs.homework()[:4], call=sn.KERAS_SEED) + [sn.SEEDED_PLOTS[0]],
+        {3: [sn.result(sn.WEIGHTS)]},
+    ),
+    "45_seeded_b.ipynb": sn.notebook(
+        sn.seeded(nbs.homework()[:4], call=sn.KERAS_SEED) + [sn.SEEDED_PLOTS[1]],
+        {3: [sn.result(sn.WEIGHTS)]},
+    ),
+}
 # made at run time: they name this run's listener port and folders
 HOSTILE = ("31_network.ipynb", "32_files_a.ipynb", "32_files_b.ipynb")
 WITH_MARKDOWN = {"숙제_홍길동.ipynb"}
@@ -86,7 +108,9 @@ def kernel_processes() -> set[int]:
     found = set()
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
-            if b"ipykernel_launcher" in cmdline.read_bytes():
+            command = cmdline.read_bytes()
+            # this checkout's kernels only: other checkouts may grade on the same machine
+            if b"ipykernel_launcher" in command and str(REPO).encode() in command:
                 found.add(int(cmdline.parent.name))
         except OSError:
             pass
@@ -140,6 +164,8 @@ def batch(tmp_path_factory):
         )
     for name, cells in SUBMISSIONS.items():
         nbs.write_notebook(cells, folder / name, with_markdown=name in WITH_MARKDOWN)
+    for name, notebook in SEMESTER.items():
+        sn.write(notebook, folder / name)
     nbs.write_v3_notebook(nbs.homework(), folder / "20_v3.ipynb")
     for raw in ODD_NAMES:
         nbs.write_notebook(nbs.homework(), folder / os.fsdecode(raw))

@@ -15,6 +15,7 @@ from tests.integration.conftest import (
     HOSTILE,
     NOT_NOTEBOOKS,
     ODD_NAMES,
+    SEMESTER,
     SUBMISSIONS,
 )
 
@@ -44,6 +45,7 @@ def test_batch_exits_zero_and_lists_every_file(batch):
     assert batch["completed"].returncode == 0, batch["completed"].stderr[-2000:]
     expected = set(SUBMISSIONS) | set(NOT_NOTEBOOKS) | set(HOSTILE) | {"20_v3.ipynb"}
     expected |= set(ODD_NAMES.values())
+    expected |= set(SEMESTER)
     assert set(batch["by_name"]) == expected
     assert batch["document"]["assignment"] == "exp_decay"
     for name in expected:
