@@ -314,13 +314,15 @@ def _own(pid):
 
 
 def _contents(obj):
-    """What must not change in a watched object: a list's items, or its attributes."""
+    """What must not change in a watched object: a list's items, or its attributes
+    (Python's own bookkeeping, such as ``__warningregistry__``, aside)."""
     if isinstance(obj, list):
         return dict(enumerate(obj))
     try:
-        return dict(vars(obj))
+        items = dict(vars(obj))
     except TypeError:
         return {}
+    return {k: v for k, v in items.items() if not (k.startswith("__") and k.endswith("__"))}
 
 
 def _cell_value(cell):

@@ -13,8 +13,8 @@ What it records:
     size, the training arrays as they were *before* training, the weights just before
     and just after, the loss history, and -- for models of at most MAX_STEP_PARAMS
     weights -- every optimizer step: the weights going into it, the weights coming out
-    and, for mini-batches, the rows of the batch (such fits run eagerly so the rows can
-    be seen; full-batch fits keep Keras's compiled step);
+    and, for mini-batches, the rows of the batch (seen by a host callback added to the
+    compiled train step while Keras traces it; the step itself is Keras's own);
   * "figure": the last rendering of every matplotlib figure: per Axes the lines and
     scatter points, title and labels, and the PNG as rendered (all capped);
   * "model": at the end, the final weights of every Keras model that was fitted,
@@ -280,6 +280,15 @@ class _StepRecorder:
         }
 
 
+def _symbolic(data):
+    """Whether a train step's data are graph tensors (Keras is tracing the step)."""
+    try:
+        first = data[0]
+    except Exception:
+        return False
+    return hasattr(first, "graph") and not hasattr(first, "numpy")
+
+
 def _row_key(x_row, y_row):
     import numpy
 
@@ -381,9 +390,10 @@ class Probe:
         if original_train_step is not None:
 
             def train_step(model, data):
-                recorder = probe._state.recorders.get(id(model))
-                if recorder is not None and recorder.model is model:
-                    recorder.batch_seen(data)
+                if _symbolic(data):
+                    probe._watch_rows(model, data)  # traced: a callback in the graph
+                else:
+                    probe._rows_seen(model, data)  # eager: the batch is here
                 return original_train_step(model, data)
 
             train_step.__wrapped__ = original_train_step
@@ -393,6 +403,32 @@ class Probe:
             wrappers.append(train_step)
         keras.wrappers = tuple(wrappers)
         _audit(REGISTER_EVENT, keras, self._keras, *wrappers)
+
+    def _rows_seen(self, model, data):
+        recorder = self._state.recorders.get(id(model))
+        if recorder is not None and recorder.model is model:
+            recorder.batch_seen(data)
+
+    def _watch_rows(self, model, data):
+        """While Keras traces a small model's train step, add a host callback that hands
+        each batch to the fit's step recorder: mini-batch fits keep their compiled step
+        and the grader still learns which rows every batch held."""
+        tf = sys.modules.get("tensorflow")
+        if tf is None or getattr(model, "_jit_compile", False):
+            return
+        try:
+            if model.count_params() > MAX_STEP_PARAMS:
+                return
+            x, y = data[0], data[1]
+            probe = self
+
+            def seen(x_batch, y_batch):
+                probe._rows_seen(model, (x_batch, y_batch))
+                return 0
+
+            tf.py_function(seen, [x, y], Tout=tf.int32)
+        except Exception as exc:
+            _probe_note(f"batch rows not watched: {exc!r}"[:200])
 
     def _keras_of(self, model):
         return next((k for k in self._keras if isinstance(model, k.model_class)), None)
@@ -438,22 +474,14 @@ class Probe:
             run_kwargs.update(
                 {name: value for name, value in zip(FIT_ARGS[5:], args[5:], strict=False)}
             )
-        eager = None
         if recorder is not None:
             first, last = _step_callbacks(keras, recorder)
             run_kwargs["callbacks"] = [first, *list(bound.get("callbacks") or []), last]
-            if recorder.rows is not None:
-                eager = (getattr(model, "_run_eagerly", None), model.train_function)
-                model._run_eagerly = True
-                model.train_function = None
             self._state.recorders[id(model)] = recorder
         try:
             history = keras.fit(model, *run_args, **run_kwargs)
         finally:
             self._state.recorders.pop(id(model), None)
-            if eager is not None:
-                model._run_eagerly = eager[0]
-                model.train_function = eager[1]
         record = {
             "model": self._serial(model),
             "model_class": type(model).__name__,
