@@ -6,6 +6,7 @@ turned into frozen dataclasses.  Nothing from the kernel is unpickled or evaluat
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import dataclass, field
@@ -484,11 +485,41 @@ def read_journal(
     return facts
 
 
+def journal_summary(facts: Facts) -> dict:
+    """What reading the journal found beside its records (lines the probe did not write,
+    records removed, caps hit): kept with the records, so that facts loaded again judge
+    the same."""
+    return {
+        "rejected_records": facts.rejected_records,
+        "duplicate_records": facts.duplicate_records,
+        "missing_records": facts.missing_records,
+        "caps": list(facts.caps),
+    }
+
+
 def save_facts(facts: Facts, path: Path) -> None:
-    """Write the validated records (no secret) as one JSON document: a test fixture."""
-    path.write_text(json.dumps({"records": list(facts.records)}, ensure_ascii=False), "utf-8")
+    """Write the validated records (no secret) and the journal's summary as one JSON
+    document: re-judging without a kernel, or a test fixture."""
+    document = {"records": list(facts.records), "journal": journal_summary(facts)}
+    path.write_text(json.dumps(document, ensure_ascii=False), "utf-8")
+
+
+def facts_from_document(document: dict, validated: bool = False) -> Facts:
+    """Facts from a document written by ``save_facts`` (older ones have no summary)."""
+    facts = facts_from_records(document["records"], secret=None, validated=validated)
+    journal = document.get("journal")
+    if not isinstance(journal, dict):
+        return facts
+    caps = [str(c) for c in journal.get("caps") or ()]
+    return dataclasses.replace(
+        facts,
+        rejected_records=int(journal.get("rejected_records") or 0),
+        duplicate_records=int(journal.get("duplicate_records") or 0),
+        missing_records=int(journal.get("missing_records") or 0),
+        caps=tuple(dict.fromkeys([*caps, *facts.caps])),
+    )
 
 
 def load_facts(path: Path) -> Facts:
     """Facts saved by ``save_facts``."""
-    return facts_from_records(json.loads(path.read_text("utf-8"))["records"], secret=None)
+    return facts_from_document(json.loads(path.read_text("utf-8")))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from grader.api import judge_facts
 from grader.assignment import Assignment
-from grader.facts import facts_from_records
+from grader.facts import facts_from_document
 from grader.integrity import seal
 from grader.result import results_document, write_json_atomic
 from grader.semester import RejudgeError
@@ -32,8 +32,7 @@ def load_sealed_facts(path: Path):
     holds (then this grader validated them itself; checking 2,000 again would take most
     of a rejudge).  A seal that does not hold raises EditedOnDisk."""
     sealed = is_sealed(path)
-    records = json.loads(verified_text(path))["records"]
-    return facts_from_records(records, secret=None, validated=sealed)
+    return facts_from_document(json.loads(verified_text(path)), validated=sealed)
 
 
 @dataclass(frozen=True)

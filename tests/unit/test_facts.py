@@ -110,3 +110,17 @@ def test_the_probes_own_caps_are_named():
 
     note = {"seq": 1, "kind": "note", "cell": 2, "payload": {"text": "cap figures: more"}}
     assert facts_from_records([note], secret=None).caps == ("figures",)
+
+
+def test_saved_facts_keep_what_reading_the_journal_found(tmp_path, saved_facts):
+    import dataclasses
+
+    from grader.facts import load_facts, save_facts
+
+    facts = dataclasses.replace(
+        saved_facts("01_homework"), rejected_records=2, missing_records=1, caps=("journal_bytes",)
+    )
+    save_facts(facts, tmp_path / "facts.json")
+    again = load_facts(tmp_path / "facts.json")
+    assert (again.rejected_records, again.missing_records) == (2, 1)
+    assert again.caps == ("journal_bytes",)
