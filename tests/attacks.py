@@ -13,38 +13,37 @@ DAEMON_MARK = "grader_daemon_mark_4242"
 HOST_TMP_MARK = "grader-disk-attack-marker"
 
 
-def in_child(code: str) -> str:
-    """A cell that runs ``code`` in a child Python and prints what it printed: ctypes in
-    the kernel's own process is refused by the probe's guard (and sends the notebook to
-    review), so attacks on the boundary itself come from a child, which has no guard."""
+def _in_subprocess(code: str) -> str:
+    """A cell running ``code`` in a fresh interpreter started by the kernel: outside the
+    probe's audit hook (which blocks ctypes in the kernel itself), as an attacker would."""
     return (
-        "import os, subprocess, sys\n"
-        f"_child = subprocess.run([sys.executable, '-c', {code!r}],\n"
-        "                        capture_output=True, text=True)\n"
-        "print(_child.stdout.strip() or _child.stderr.strip()[-300:])"
+        "import subprocess, sys\n"
+        f"attack = subprocess.run([sys.executable, '-c', {code!r}], capture_output=True, "
+        "text=True)\nprint(attack.stdout.strip() or attack.stderr.strip()[-300:])"
     )
 
 
 def umount(submissions: str) -> list[str]:
     return homework() + [
-        in_child("""import ctypes, os
+        _in_subprocess(
+            """import ctypes, os
 libc = ctypes.CDLL(None, use_errno=True)
 undone = [t for t in ("/", "/tmp", "/proc", "/usr", "/dev", os.getcwd())
           if libc.umount2(t.encode(), 2) == 0]
-print("UMOUNTED", len(undone), undone)"""),
+print("UMOUNTED", len(undone), undone)"""
+        ),
         # a nested user namespace holds every capability, but over locked copies only
-        """nested = subprocess.run([sys.executable, "-c", '''
-import ctypes
+        _in_subprocess(
+            """import ctypes, os
 libc = ctypes.CDLL(None, use_errno=True)
 if libc.unshare(0x10000000 | 0x00020000) != 0:
     print("NESTED_UMOUNTED 0 (no namespace)")
 else:
     done = [t for t in ("/tmp", "/usr", "/proc") if libc.umount2(t.encode(), 2) == 0]
-    import os
-    print("NESTED_UMOUNTED", len(done), sorted(os.listdir("/")))
-'''], capture_output=True, text=True)
-print(nested.stdout.strip() or nested.stderr.strip()[-200:])""",
-        report("READ_OTHER", f"open(os.path.join({submissions!r}, '90_honest.ipynb')).read()"),
+    print("NESTED_UMOUNTED", len(done), sorted(os.listdir("/")))"""
+        ),
+        "import os\n"
+        + report("READ_OTHER", f"open(os.path.join({submissions!r}, '90_honest.ipynb')).read()"),
     ]
 
 
@@ -70,25 +69,28 @@ print("PROC_ROOT_HITS", hits)""",
 
 def setns(port: int) -> list[str]:
     return homework() + [
-        in_child("""import ctypes, os
+        _in_subprocess(
+            f"""import ctypes, os, socket
 libc = ctypes.CDLL(None, use_errno=True)
-flags = {"net": 0x40000000, "mnt": 0x00020000, "pid": 0x20000000, "user": 0x10000000,
-         "ipc": 0x08000000, "uts": 0x04000000}
-mine = {ns: os.readlink(f"/proc/self/ns/{ns}") for ns in flags}
+flags = {{"net": 0x40000000, "mnt": 0x00020000, "pid": 0x20000000, "user": 0x10000000,
+         "ipc": 0x08000000, "uts": 0x04000000}}
+mine = {{ns: os.readlink(f"/proc/self/ns/{{ns}}") for ns in flags}}
 entered = []
 for pid in [p for p in os.listdir("/proc") if p.isdigit()]:
     for ns, flag in flags.items():
         try:
-            fd = os.open(f"/proc/{pid}/ns/{ns}", os.O_RDONLY)
+            fd = os.open(f"/proc/{{pid}}/ns/{{ns}}", os.O_RDONLY)
         except OSError:
             continue
-        if libc.setns(fd, flag) == 0 and os.readlink(f"/proc/{pid}/ns/{ns}") != mine[ns]:
+        if libc.setns(fd, flag) == 0 and os.readlink(f"/proc/{{pid}}/ns/{{ns}}") != mine[ns]:
             entered.append((pid, ns))
         os.close(fd)
-print("SETNS_ENTERED", len(entered), entered)"""),
-        report(
-            "LOOPBACK_AFTER_SETNS",
-            f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=2).close()",
+print("SETNS_ENTERED", len(entered), entered)
+try:
+    socket.create_connection(("127.0.0.1", {port}), timeout=2).close()
+    print("LOOPBACK_AFTER_SETNS: OK")
+except OSError as error:
+    print("LOOPBACK_AFTER_SETNS: BLOCKED", error)"""
         ),
     ]
 
