@@ -19,7 +19,7 @@ import nbformat
 
 from grader.assignment import Assignment, load_assignment
 from grader.facts import Facts, read_journal, save_facts
-from grader.judge import Case, RunSummary, judge, total_score
+from grader.judge import Case, RunSummary, judge, localise, total_score
 from grader.names import display_name
 from grader.notebook import InvalidNotebook, load_notebook
 from grader.reference import reference_for
@@ -135,13 +135,10 @@ def judge_facts(
     )
     if caps:
         messages.append(assignment.message("caps.hit", lang, caps=", ".join(caps)))
-    if case.review_reasons:
-        messages.insert(
-            0, assignment.message("review.flagged", lang, reasons="; ".join(case.review_reasons))
-        )
+    review = tuple(str(localise(assignment, r, lang)) for r in case.review_reasons)
+    if review:
+        messages.insert(0, assignment.message("review.flagged", lang, reasons="; ".join(review)))
     extras = {}
-    if case.review_reasons:  # the review queue (grader/semester/review.py) reads it here
-        extras["needs_review"] = list(case.review_reasons)
     if case.last_fit is not None and case.last_fit.loss_history is not None:
         extras["loss_history"] = [float(v) for v in case.last_fit.loss_history]
     return Result(
@@ -161,7 +158,7 @@ def judge_facts(
         seconds=seconds,
         extras=extras,
         lang=lang,
-        review=case.review_reasons,
+        review=review,
         caps=caps,
     )
 
@@ -192,6 +189,7 @@ def _run_summary(execution: Execution, limits: Limits) -> tuple[RunSummary, tupl
         truncated,
         tuple(caps),
         limits.output.per_cell_bytes,
+        cell_timeout_s=limits.cell_timeout_s,
     )
     return summary, failed
 
@@ -210,14 +208,14 @@ async def grade_notebook_async(
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        return unscored_result(
-            path, assignment, lang, "invalid", f"cannot read the file: {exc.strerror}"
-        )
+        reason = assignment.message("invalid.unreadable", lang, error=exc.strerror or exc)
+        return unscored_result(path, assignment, lang, "invalid", reason)
     sha256 = hashlib.sha256(raw).hexdigest()
     try:
         loaded = load_notebook(path)
     except InvalidNotebook as exc:
-        return unscored_result(path, assignment, lang, "invalid", str(exc), sha256)
+        reason = assignment.message(exc.key, lang, **exc.params)
+        return unscored_result(path, assignment, lang, "invalid", reason, sha256)
     policy = limits.sandbox
     limits = dataclasses.replace(
         limits,
@@ -258,7 +256,10 @@ async def grade_notebook_async(
         time.monotonic() - started,
     )
     if facts_dir is not None:  # beside facts.json: what `grader rejudge` needs
-        save_run_record(facts_dir, RunRecord(run, result.status, failed, sha256, result.seconds))
+        record = RunRecord(
+            run, result.status, failed, sha256, result.seconds, facts.rejected_records, facts.caps
+        )
+        save_run_record(facts_dir, record)
     return result
 
 

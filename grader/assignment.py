@@ -1,5 +1,8 @@
 """An assignment is data: ``assignments/<name>/assignment.toml`` plus the shared
-messages in ``assignments/messages.toml``.  A new homework is a new file, no code."""
+messages in ``assignments/messages.toml``.  A new homework is a new file, no code.
+
+The bundled assignments and their references live in the repository's top-level
+``assignments/`` and ``reference/``; a wheel carries them as ``grader/_data/`` (setup.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +16,39 @@ import numpy as np
 from grader.expressions import evaluate
 from grader.semester.late import LatePolicy, parse_late_policy
 
-ASSIGNMENTS_DIR = Path(__file__).resolve().parent.parent / "assignments"
+SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+class Number(float):
+    """A float that formats as usual but writes ``e`` notation as ×10ⁿ (6.5×10⁻⁷), so a
+    message reads the same in every language."""
+
+    def __format__(self, spec: str) -> str:
+        text = float.__format__(self, spec)
+        mantissa, e, exponent = text.partition("e")
+        if not e or not exponent.lstrip("+-").isdigit():
+            return text
+        if self == 0:
+            return "0"
+        if int(exponent) == 0:
+            return mantissa
+        return f"{mantissa}×10{str(int(exponent)).translate(SUPERSCRIPT)}"
+
+    def __str__(self) -> str:
+        return self.__format__("")
+
+
+def _data_root() -> Path:
+    """``grader/_data`` in an installed wheel; the repository's top level in a checkout
+    or an editable install (the build never writes ``_data`` into the source tree)."""
+    package = Path(__file__).resolve().parent
+    installed = package / "_data"
+    return installed if (installed / "assignments").is_dir() else package.parent
+
+
+DATA_ROOT = _data_root()
+ASSIGNMENTS_DIR = DATA_ROOT / "assignments"
+SHARED_MESSAGES = ASSIGNMENTS_DIR / "messages.toml"
 LANGUAGES = ("ko", "en")
 
 
@@ -82,7 +117,12 @@ class Assignment:
         template = table.get(key) or self.messages["en"].get(key)
         if template is None:
             raise AssignmentError(f"{self.name}: no message {key!r} in {lang}")
-        return template.format(**params)
+        return template.format(
+            **{
+                k: Number(v) if type(v) is not bool and isinstance(v, float) else v
+                for k, v in params.items()
+            }
+        )
 
     @property
     def max_score(self) -> float:
@@ -127,7 +167,10 @@ def load_assignment(name_or_path: str | Path) -> Assignment:
     raw = path.read_bytes()
     try:
         spec = tomllib.loads(raw.decode("utf-8"))
+        # an instructor's own folder without a messages.toml beside it uses the bundled one
         shared_path = path.parent.parent / "messages.toml"
+        if not shared_path.is_file():
+            shared_path = SHARED_MESSAGES
         shared = tomllib.loads(shared_path.read_text("utf-8")) if shared_path.is_file() else {}
         data, model, training = spec["data"], spec["model"], spec["training"]
         scoring = spec.get("scoring", {})
@@ -176,3 +219,31 @@ def load_assignment(name_or_path: str | Path) -> Assignment:
     if len(assignment.beta_names) != len(assignment.features):
         raise AssignmentError(f"{path}: beta_names and features differ in length")
     return assignment
+
+
+@dataclass(frozen=True)
+class AssignmentSummary:
+    name: str
+    title: dict[str, str]
+    languages: tuple[str, ...]  # languages with a title and instructions
+    path: Path
+    error: str | None = None  # why it does not load
+
+
+def installed_assignments() -> list[AssignmentSummary]:
+    """The assignments bundled with the grader, by folder name."""
+    found = []
+    for toml in sorted(ASSIGNMENTS_DIR.glob("*/assignment.toml")):
+        try:
+            assignment = load_assignment(toml)
+        except AssignmentError as error:
+            found.append(AssignmentSummary(toml.parent.name, {}, (), toml, str(error)))
+            continue
+        languages = tuple(
+            lang
+            for lang in LANGUAGES
+            if lang in assignment.title
+            and (assignment.directory / f"instructions.{lang}.md").is_file()
+        )
+        found.append(AssignmentSummary(assignment.name, assignment.title, languages, toml))
+    return found

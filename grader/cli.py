@@ -2,6 +2,7 @@
 
   grader grade DIR --out OUT [--jobs N]    grade a folder (instructor, LMS batch job)
   grader check NOTEBOOK                    one notebook: a table and a report (student)
+  grader assignments                       the assignments installed with the grader
   grader export OUT --format F[,F...]      write more formats from OUT/results.json
   grader rejudge OUT                       judge again from stored facts (no kernel)
   grader gradescope                        Gradescope's run_autograder contract
@@ -19,7 +20,6 @@ import dataclasses
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from grader import __version__
@@ -37,31 +37,43 @@ GRADESCOPE_METADATA = Path("/autograder/submission_metadata.json")
 
 
 class Progress:
-    """A progress bar on a terminal; one line per submission otherwise (CI logs, LMS)."""
+    """rich's progress bar, redrawn in place on a terminal; on a pipe or a log (CI, LMS)
+    only the one line per submission that is printed either way."""
 
-    def __init__(self, stream=sys.stderr):
-        self.stream = stream
-        self.tty = stream.isatty()
-        self.started = time.monotonic()
+    def __init__(self, total: int, stream=sys.stderr):
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+        from rich.progress import Progress as Bar
+
+        self.bar = Bar(
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.description}"),
+            console=Console(file=stream, highlight=False),
+            # off a terminal rich would print the finished bar once at the end: leave it out
+            disable=not stream.isatty(),
+        )
+        self.task = self.bar.add_task("", total=total)
+
+    def __enter__(self) -> Progress:
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.bar.stop()
 
     def __call__(self, done, count: int, total: int) -> None:
         score = f"{done.score:g}/{done.max_score:g}" + (" (unchanged)" if done.reused else "")
-        if self.tty:
-            width = 30
-            filled = int(width * count / max(total, 1))
-            elapsed = time.monotonic() - self.started
-            self.stream.write(
-                f"\r[{'#' * filled}{'.' * (width - filled)}] {count}/{total} {elapsed:5.0f}s "
-                f" {done.submission[:40]:<40} {score}\x1b[K"
-            )
-            if count == total:
-                self.stream.write("\n")
-        else:
-            self.stream.write(f"[{count}/{total}] {done.submission}: {done.status} {score}\n")
-        self.stream.flush()
+        self.bar.console.print(
+            f"[{count}/{total}] {done.submission}: {done.status} {score}",
+            markup=False,
+            soft_wrap=True,  # one line per submission, however long its name
+        )
+        self.bar.update(self.task, completed=count, total=total, description=done.submission)
 
 
-def _limits(args: argparse.Namespace, hidden: tuple[Path, ...] = ()) -> Limits:
+def _limits(args: argparse.Namespace, hidden: tuple[Path, ...] = (), stream=sys.stderr) -> Limits:
     from grader.run.sandbox import SandboxPolicy, isolation_summary
 
     policy = SandboxPolicy(
@@ -72,7 +84,8 @@ def _limits(args: argparse.Namespace, hidden: tuple[Path, ...] = ()) -> Limits:
         allow_network=args.allow_network,
         hidden_folders=tuple(p.resolve() for p in hidden),
     )
-    print(isolation_summary(policy), file=sys.stderr)
+    sys.stdout.flush()  # our lines stay whole and in order when both streams share a terminal
+    print(isolation_summary(policy), file=stream, flush=True)
     from grader.run.output_cap import OutputCaps
 
     return Limits(
@@ -102,7 +115,8 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--assignment",
         default="exp_decay",
-        help="assignment name under assignments/, or a path to its TOML (default: exp_decay)",
+        help="an installed assignment's name (see: grader assignments), or a path to "
+        "an assignment folder or its TOML (default: exp_decay)",
     )
     parser.add_argument(
         "--lang",
@@ -257,6 +271,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(check)
     _add_limits(check)
 
+    listing = commands.add_parser("assignments", help="list the installed assignments")
+    listing.add_argument(
+        "--lang", choices=("ko", "en"), default="ko", help="language of the titles (ko)"
+    )
+
     export = commands.add_parser("export", help="write formats from OUT/results.json")
     export.add_argument("out", type=Path)
     _add_common(export)
@@ -325,53 +344,23 @@ def _export_options(args: argparse.Namespace, lang: str | None = None):
     return options
 
 
-def _previous_document(out: Path) -> dict | None:
-    import json
-
-    try:
-        return json.loads((out / "results.json").read_text("utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
 def _finish(args, out: Path, document: dict, assignment, previous, rerender_all=False):
-    """The semester's step (overrides, late policy, similarity); its summary on stderr."""
-    from grader.report.exporters import canvas_column, canvas_column_has_id
+    """The semester's step (overrides, late policy, similarity), its summary on stderr."""
+    from grader.report.exporters import canvas_column
+    from grader.semester.console import report_finished
     from grader.semester.finish import SemesterOptions, finish
 
-    finished = finish(
-        out,
-        document,
-        assignment,
-        SemesterOptions(args.overrides, args.submitted_at),
-        previous,
-        rerender_all,
-    )
-    adjusted = sum("adjustments" in e for e in finished.document["submissions"])
-    print(
-        f"adjusted: {adjusted}  similar pairs: {finished.pairs} (similarity.csv)", file=sys.stderr
-    )
-    if finished.without_time:
-        print(
-            f"warning: the late policy applies but {len(finished.without_time)} submission(s) "
-            "have no known submission time (treated as on time; give --submitted-at)",
-            file=sys.stderr,
-        )
-    if "canvas" in (args.format or []):
-        column = canvas_column(assignment, _export_options(args))
-        if not canvas_column_has_id(column):
-            print(
-                f"warning: Canvas column {column!r} has no assignment id: Canvas will create "
-                "a new assignment; give --canvas-column 'Name (id)' or [canvas] in the "
-                "assignment file",
-                file=sys.stderr,
-            )
+    options = SemesterOptions(args.overrides, args.submitted_at)
+    finished = finish(out, document, assignment, options, previous, rerender_all)
+    column = canvas_column(assignment, _export_options(args))
+    report_finished(finished, column if "canvas" in (args.format or []) else None)
     return finished.document
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
     from grader.batch import BatchOptions, find_submissions, grade_folder
     from grader.report import export_all
+    from grader.semester.console import previous_document
     from grader.semester.finish import SemesterOptions, check_inputs, write_fingerprints
 
     if not args.folder.is_dir():
@@ -396,9 +385,10 @@ def cmd_grade(args: argparse.Namespace) -> int:
     options = BatchOptions(
         jobs=args.jobs, limits=limits, lang=args.lang, force=args.force, pool=not args.no_pool
     )
-    previous = _previous_document(args.out)
-    document = grade_folder(args.folder, args.out, assignment, options, Progress())
-    write_fingerprints(args.folder, args.out, [s["submission"] for s in document["submissions"]])
+    previous = previous_document(args.out)
+    with Progress(total) as progress:
+        document = grade_folder(args.folder, args.out, assignment, options, progress)
+    write_fingerprints(submissions, args.out)
     document = _finish(args, args.out, document, assignment, previous)
     written = export_all(args.format, document, args.out, assignment, _export_options(args))
     submissions = document["submissions"]
@@ -431,7 +421,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         result = grade_notebook(
             args.notebook,
             assignment,
-            limits=_limits(args),
+            limits=_limits(args, stream=sys.stdout),
             lang=args.lang,
             facts_dir=Path(facts_dir),
         )
@@ -449,6 +439,21 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK if passed else EXIT_FAILED_CHECKS
 
 
+def cmd_assignments(args: argparse.Namespace) -> int:
+    from grader.assignment import ASSIGNMENTS_DIR, installed_assignments
+
+    found = installed_assignments()
+    width = max((len(a.name) for a in found), default=4)
+    print(f"{'name':<{width}}  languages  title")
+    for summary in found:
+        title = summary.title.get(args.lang) or next(iter(summary.title.values()), "")
+        if summary.error:
+            title = f"(does not load: {summary.error})"
+        print(f"{summary.name:<{width}}  {','.join(summary.languages) or '-':<9}  {title}")
+    print(f"({len(found)} in {ASSIGNMENTS_DIR}; pass another folder with --assignment PATH)")
+    return EXIT_OK
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from grader.report import export_all
     from grader.report.exporters import load_document
@@ -464,60 +469,20 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _formats_in(out: Path) -> list[str]:
-    """The formats an output folder already holds, so that rejudge rewrites them all."""
-    present = {
-        "html": out / "index.html",
-        "csv": out / "grades.csv",
-        "gradescope": out / "gradescope",
-        "canvas": out / "canvas.csv",
-    }
-    return [name for name, path in present.items() if path.exists()]
-
-
 def cmd_rejudge(args: argparse.Namespace) -> int:
     from grader.report import export_all
+    from grader.semester import console
     from grader.semester.rejudge import rejudge_folder
 
     assignment = load_assignment(args.assignment)
-    previous = _previous_document(args.out)
+    previous = console.previous_document(args.out)
     rejudged = rejudge_folder(args.out, assignment, args.lang)
-    args.format = list(dict.fromkeys([*(args.format or []), *_formats_in(args.out)] or ["html"]))
+    present = ["html", *console.formats_in(args.out)]  # the class page, and what OUT holds
+    args.format = list(dict.fromkeys([*(args.format or []), *present]))
     document = _finish(args, args.out, rejudged.document, assignment, previous, rerender_all=True)
-    langs = {e.get("lang", "ko") for e in document["submissions"]}
-    lang = args.lang or (langs.pop() if len(langs) == 1 else "ko")
+    lang = console.documents_language(document, args.lang)
     written = export_all(args.format, document, args.out, assignment, _export_options(args, lang))
-    each = 1000 * rejudged.seconds / max(rejudged.rejudged, 1)
-    print(
-        f"rejudged {rejudged.rejudged} submission(s) from their facts in "
-        f"{rejudged.seconds:.2f} s ({each:.1f} ms each), no kernel"
-    )
-    if rejudged.carried:
-        print(f"kept as they were (no facts): {', '.join(rejudged.carried)}")
-    if rejudged.edited:
-        print(
-            "warning: not judged again, kept as they were (grade them again with --force): "
-            + "; ".join(rejudged.edited),
-            file=sys.stderr,
-        )
-    if rejudged.approximate:
-        print(
-            "no run.json (graded by an older grader), run summary rebuilt from result.json: "
-            + ", ".join(rejudged.approximate)
-        )
-    old_final = {e["submission"]: e["score"] for e in (previous or {}).get("submissions", ())}
-    moved = sum(c.old_score != c.new_score for c in rejudged.changes)
-    print(f"judged otherwise: {len(rejudged.changes)} ({moved} automatic score(s) changed)")
-    for change in rejudged.changes:
-        print(f"  {change.describe()}")
-    finals = [
-        (e["submission"], old_final[e["submission"]], e["score"])
-        for e in document["submissions"]
-        if e["submission"] in old_final and old_final[e["submission"]] != e["score"]
-    ]
-    print(f"final scores (with overrides and late penalties) changed: {len(finals)}")
-    for name, old, new in finals:
-        print(f"  {name}: {old:g} → {new:g}")
+    console.report_rejudged(rejudged, previous, document)
     for path in written:
         print(f"written: {path}")
     return EXIT_OK
@@ -579,6 +544,7 @@ def cmd_reference(args: argparse.Namespace) -> int:
 COMMANDS = {
     "grade": cmd_grade,
     "check": cmd_check,
+    "assignments": cmd_assignments,
     "export": cmd_export,
     "rejudge": cmd_rejudge,
     "gradescope": cmd_gradescope,

@@ -92,7 +92,7 @@ def read_beta(
     Dense(1, use_bias=False) on [1, exp(-x)] gives the kernel; Dense(1) on exp(-x) gives
     (bias, kernel); Dense(1) on [1, exp(-x)] gives (kernel₀ + bias, kernel₁).
     """
-    found = " → ".join(layer.describe() for layer in layers) or "no layers"
+    found = " → ".join(layer.describe() for layer in layers) or "Sequential()"  # no layers
     layer = _single_dense(layers)
     if layer is None or not weights:
         return BetaReading(None, "unreadable", found, None)

@@ -6,7 +6,6 @@ turned into frozen dataclasses.  Nothing from the kernel is unpickled or evaluat
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from dataclasses import dataclass, field
@@ -485,41 +484,45 @@ def read_journal(
     return facts
 
 
-def journal_summary(facts: Facts) -> dict:
-    """What reading the journal found beside its records (lines the probe did not write,
-    records removed, caps hit): kept with the records, so that facts loaded again judge
-    the same."""
-    return {
+def save_facts(facts: Facts, path: Path) -> None:
+    """Write the validated records (no secret) as one JSON document: a test fixture.
+    What reading the journal found besides them (lines it rejected, caps it hit) goes
+    along, as a submission's review depends on it and the records no longer show it."""
+    document = {
+        "records": list(facts.records),
         "rejected_records": facts.rejected_records,
-        "duplicate_records": facts.duplicate_records,
         "missing_records": facts.missing_records,
         "caps": list(facts.caps),
     }
-
-
-def save_facts(facts: Facts, path: Path) -> None:
-    """Write the validated records (no secret) and the journal's summary as one JSON
-    document: re-judging without a kernel, or a test fixture."""
-    document = {"records": list(facts.records), "journal": journal_summary(facts)}
     path.write_text(json.dumps(document, ensure_ascii=False), "utf-8")
 
 
-def facts_from_document(document: dict, validated: bool = False) -> Facts:
-    """Facts from a document written by ``save_facts`` (older ones have no summary)."""
-    facts = facts_from_records(document["records"], secret=None, validated=validated)
-    journal = document.get("journal")
-    if not isinstance(journal, dict):
+def with_journal_findings(facts: Facts, document: dict) -> Facts:
+    """``facts`` rebuilt from a saved document's records, with the rejected lines and
+    caps that ``save_facts`` kept beside them."""
+    rejected = document.get("rejected_records", 0)
+    rejected = rejected if isinstance(rejected, int) and rejected > 0 else 0
+    saved_caps = document.get("caps", [])
+    caps = tuple(
+        dict.fromkeys([*facts.caps, *(c for c in saved_caps if isinstance(c, str))])
+        if isinstance(saved_caps, list)
+        else facts.caps
+    )
+    missing = document.get("missing_records")  # absent: as the records show it
+    missing = missing if isinstance(missing, int) and missing >= 0 else facts.missing_records
+    if not rejected and caps == facts.caps and missing == facts.missing_records:
         return facts
-    caps = [str(c) for c in journal.get("caps") or ()]
-    return dataclasses.replace(
-        facts,
-        rejected_records=int(journal.get("rejected_records") or 0),
-        duplicate_records=int(journal.get("duplicate_records") or 0),
-        missing_records=int(journal.get("missing_records") or 0),
-        caps=tuple(dict.fromkeys([*caps, *facts.caps])),
+    return Facts(
+        **{
+            **facts.__dict__,
+            "rejected_records": facts.rejected_records + rejected,
+            "missing_records": missing,
+            "caps": caps,
+        }
     )
 
 
 def load_facts(path: Path) -> Facts:
     """Facts saved by ``save_facts``."""
-    return facts_from_document(json.loads(path.read_text("utf-8")))
+    document = json.loads(path.read_text("utf-8"))
+    return with_journal_findings(facts_from_records(document["records"], secret=None), document)

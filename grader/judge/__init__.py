@@ -4,7 +4,7 @@ function registered in CHECKS and one test file."""
 
 from __future__ import annotations
 
-from grader.judge.base import Case, CheckResult, Outcome, RunSummary
+from grader.judge.base import Case, CheckResult, Outcome, Phrase, RunSummary
 from grader.judge.beta import check_beta
 from grader.judge.keras import check_keras
 from grader.judge.plot import check_plot_curve, check_plot_data
@@ -25,18 +25,34 @@ CHECKS = {
 WITHHELD_ON_REVIEW = ("keras", "trained", "beta")
 
 
+def localise(assignment, value, lang: str):
+    """Phrases in ``lang``; a list becomes its items (localised) joined by "; "; other
+    values stay as they are."""
+    if isinstance(value, Phrase):
+        params = {k: localise(assignment, v, lang) for k, v in value.params.items()}
+        return assignment.message(value.key, lang, **params)
+    if isinstance(value, list):
+        return "; ".join(str(localise(assignment, v, lang)) for v in value)
+    return value
+
+
+def _message(case: Case, outcome: Outcome, lang: str) -> str:
+    params = {k: localise(case.assignment, v, lang) for k, v in outcome.params.items()}
+    return case.assignment.message(outcome.key, lang, **params)
+
+
 def judge(case: Case, lang: str = "ko") -> tuple[CheckResult, ...]:
     """Run every check the assignment lists, in its order, and score them.  With review
     reasons, the keras, trained and beta checks are withheld (no points, diagnosis
     "needs_review") whatever they found; their own message follows."""
     results = []
-    reasons = case.review_reasons
+    reasons = [str(localise(case.assignment, r, lang)) for r in case.review_reasons]
     for name, max_points in case.assignment.check_points.items():
         if name not in CHECKS:
             raise KeyError(f"assignment {case.assignment.name} lists unknown check {name!r}")
         outcome = CHECKS[name](case)
         if reasons and name in WITHHELD_ON_REVIEW:
-            found = case.assignment.message(outcome.key, lang, **outcome.params)
+            found = _message(case, outcome, lang)
             outcome = Outcome(
                 False,
                 "review.withheld",
@@ -49,7 +65,7 @@ def judge(case: Case, lang: str = "ko") -> tuple[CheckResult, ...]:
                 passed=outcome.passed,
                 points=max_points if outcome.passed else 0.0,
                 max_points=max_points,
-                message=case.assignment.message(outcome.key, lang, **outcome.params),
+                message=_message(case, outcome, lang),
                 key=outcome.key,
                 diagnosis=outcome.diagnosis,
                 params=outcome.params,
@@ -66,4 +82,14 @@ def total_score(case: Case, checks: tuple[CheckResult, ...]) -> float:
     return round(float(score), 6)
 
 
-__all__ = ["CHECKS", "Case", "CheckResult", "Outcome", "RunSummary", "judge", "total_score"]
+__all__ = [
+    "CHECKS",
+    "Case",
+    "CheckResult",
+    "Outcome",
+    "Phrase",
+    "RunSummary",
+    "judge",
+    "localise",
+    "total_score",
+]

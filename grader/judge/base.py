@@ -38,12 +38,25 @@ class RunSummary:
     truncated_cells: tuple[int, ...] = ()  # cell numbers whose output was cut
     caps: tuple[str, ...] = ()  # output caps hit: "output_per_cell", "output_per_notebook"
     cell_output_limit: int = 0  # bytes of output kept per cell (0: the default)
+    cell_timeout_s: float = 0.0
 
     def cell_number(self, ordinal: int) -> int:
         """The notebook's cell number of the probe's ``ordinal``-th executed cell."""
         if 1 <= ordinal <= len(self.cell_numbers):
             return self.cell_numbers[ordinal - 1]
         return ordinal
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A part of a message that is a message of its own (``key`` in the assignment's
+    messages), put in the language of the message that holds it."""
+
+    key: str
+    params: dict = field(default_factory=dict)
+
+    def __hash__(self) -> int:  # reasons are deduplicated
+        return hash((self.key, repr(sorted(self.params.items()))))
 
 
 @dataclass(frozen=True)
@@ -122,24 +135,28 @@ class Case:
         return assess_training(self)
 
     @cached_property
-    def review_reasons(self) -> tuple[str, ...]:
+    def review_reasons(self) -> tuple[str | Phrase, ...]:
         """Why an instructor must look at this submission before its keras, trained
         and beta points count: tampering evidence, records the probe did not write, a
-        missing end record, or a training the grader cannot replay."""
+        missing end record, or a training the grader cannot replay.  Evidence is
+        described as the probe saw it (code); the rest are phrases of the messages."""
         facts = self.facts
-        reasons = [e.describe() for e in facts.evidence[:MAX_LISTED_EVIDENCE]]
+        reasons: list[str | Phrase] = [e.describe() for e in facts.evidence[:MAX_LISTED_EVIDENCE]]
         if len(facts.evidence) > MAX_LISTED_EVIDENCE:
-            reasons.append(f"{len(facts.evidence) - MAX_LISTED_EVIDENCE} more such events")
+            more = len(facts.evidence) - MAX_LISTED_EVIDENCE
+            reasons.append(Phrase("review.more_events", {"count": more}))
         if facts.rejected_records:
-            reasons.append(f"{facts.rejected_records} journal line(s) not written by the probe")
+            reasons.append(Phrase("review.rejected_records", {"count": facts.rejected_records}))
         if facts.missing_records and not facts.caps:
-            reasons.append(f"{facts.missing_records} journal record(s) removed from the journal")
+            reasons.append(Phrase("review.missing_records", {"count": facts.missing_records}))
         if facts.duplicate_records:
-            reasons.append(f"{facts.duplicate_records} journal record(s) with a reused number")
+            count = {"count": facts.duplicate_records}
+            reasons.append(Phrase("review.duplicate_records", count))
         if self.run.status == "completed" and not facts.finished:
-            reasons.append("the probe's final record is missing though the notebook ran to its end")
+            reasons.append(Phrase("review.no_final_record"))
         if self.training.diagnosis == "needs_review":
-            reasons.append(f"training not replayable: {self.training.params.get('reason')}")
+            why = {"reason": self.training.params.get("reason")}
+            reasons.append(Phrase("review.not_replayable", why))
         return tuple(dict.fromkeys(reasons))
 
 

@@ -1,7 +1,9 @@
 """ran: the notebook executed to its end; cells that raised are listed, free of charge.
 A cell that hit one of the sandbox's limits (memory, disk, processes) is named with it."""
 
-from grader.judge.base import Case, Outcome, RunSummary
+from grader.judge.base import Case, Outcome, Phrase, RunSummary
+
+CELL_TIMEOUT_ENAME = "CellTimeoutError"
 
 # What a cell's error looks like when the sandbox's limit stopped it.
 DISK_SIGNS = ("No space left on device", "File too large", "Errno 28", "Errno 27")
@@ -38,13 +40,21 @@ def check_ran(case: Case) -> Outcome:
     hits = limits_hit(run)
     if hits:
         name, cells, limit = hits[0]
-        others = [f"{n}: {', '.join(map(str, c))}" for n, c, _ in hits[1:]]
+        others = [
+            Phrase(f"ran.also.{n}", {"cells": ", ".join(map(str, c)), "limit": lim})
+            for n, c, lim in hits[1:]
+        ]
         return Outcome(
             True,
             f"ran.limit.{name}",
-            {"cells": ", ".join(map(str, cells)), "limit": limit, "others": "; ".join(others)},
+            {"cells": ", ".join(map(str, cells)), "limit": limit, "others": others},
         )
     if run.failed_cells:
-        cells = "; ".join(f"[{n}] {ename}: {evalue[:80]}" for n, ename, evalue in run.failed_cells)
+        cells = [
+            Phrase("ran.cell_timed_out", {"cell": n, "limit": f"{run.cell_timeout_s:g}"})
+            if ename == CELL_TIMEOUT_ENAME and run.cell_timeout_s
+            else f"[{n}] {ename}: {evalue[:80]}"
+            for n, ename, evalue in run.failed_cells
+        ]
         return Outcome(True, "ran.ok_with_errors", {"count": len(run.failed_cells), "cells": cells})
     return Outcome(True, "ran.ok")

@@ -18,7 +18,7 @@ import numpy as np
 
 from grader.evidence import DATA_ROUNDINGS, _single_dense, columns
 from grader.facts import FitFact
-from grader.judge.base import Case, Outcome
+from grader.judge.base import Case, Outcome, Phrase
 from grader.judge.start import check_start
 from grader.linear import U32
 from grader.replay import OptimizerSpec, StepReport, _State, f32, replay_steps
@@ -31,21 +31,21 @@ def _flat(weights) -> np.ndarray:
     return np.concatenate([np.asarray(w, dtype=float).reshape(-1) for w in weights])
 
 
-def review(reason: str, **params) -> Outcome:
+def review(reason: Phrase, **params) -> Outcome:
     return Outcome(False, "trained.review", {"reason": reason, **params}, "needs_review")
 
 
-def optimizer_spec(fit: FitFact) -> OptimizerSpec | str:
+def optimizer_spec(fit: FitFact) -> OptimizerSpec | Phrase:
     """The update rule to replay, or why there is none."""
     opt = fit.optimizer
     if opt is None or opt.learning_rate is None:
-        return "no optimizer was recorded"
+        return Phrase("review.no_optimizer")
     if opt.schedule or opt.clipped or opt.use_ema or opt.weight_decay or opt.decay:
-        return f"{opt.cls} with a schedule, clipping, EMA or decay"
+        return Phrase("review.optimizer_extras", {"optimizer": opt.cls})
     if opt.amsgrad:
-        return "Adam with amsgrad"
+        return Phrase("review.amsgrad")
     if opt.legacy and opt.builtin != "SGD":
-        return f"the legacy {opt.cls}"
+        return Phrase("review.legacy_optimizer", {"optimizer": opt.cls})
     steps = len(fit.steps.before) if fit.steps is not None else 0
     start = (opt.iterations - steps) if opt.iterations is not None else 0
     kind = REPLAYABLE[opt.builtin]
@@ -64,29 +64,29 @@ def optimizer_spec(fit: FitFact) -> OptimizerSpec | str:
     )
 
 
-def _design(fit: FitFact) -> tuple[np.ndarray, np.ndarray, int] | str:
+def _design(fit: FitFact) -> tuple[np.ndarray, np.ndarray, int] | Phrase:
     """(inputs with a ones column for the bias, targets, training rows), or why not."""
     layer = _single_dense(fit.layers)
     if layer is None:
-        return "the model is not a single linear Dense(1) layer"
+        return Phrase("review.not_single_dense")
     if layer.constrained:
-        return "the layer has a constraint or a regularizer"
+        return Phrase("review.constrained_layer")
     if fit.loss_is_mse is False or (fit.loss_is_mse is None and fit.loss not in ("mse",)):
-        return f"the loss is {fit.loss}, not Keras's MSE"
+        return Phrase("review.other_loss", {"loss": fit.loss})
     if fit.has_sample_weight:
-        return "sample or class weights"
+        return Phrase("review.sample_weights")
     if fit.y is None or fit.x is None or fit.weights_before is None:
-        return "the training arrays were not recorded"
+        return Phrase("review.arrays_unrecorded")
     n_all = fit.y.reshape(-1).size
     cols = columns(fit.x, n_all)
     if cols is None:
-        return "the inputs are not a table of rows"
+        return Phrase("review.inputs_not_table")
     rows = int(math.floor(n_all * (1.0 - fit.validation_split)))
     design = np.stack(cols, axis=1)
     if len(fit.weights_before) == 2:
         design = np.column_stack([design, np.ones(n_all)])
     if design.shape[1] != _flat(fit.weights_before).size:
-        return "the inputs do not match the layer's weights"
+        return Phrase("review.inputs_mismatch")
     return design, fit.y.reshape(-1), rows
 
 
@@ -106,7 +106,7 @@ def _batches(fit: FitFact, rows: int) -> list[np.ndarray] | Outcome:
         )
     if steps.rows is None:
         if batch < rows:
-            return review("the batches of a mini-batch fit were not recorded")
+            return review(Phrase("review.batches_unrecorded"))
         return [np.arange(rows)] * len(steps.before)
     everything = np.arange(rows)
     for epoch in range(epochs_run):
@@ -125,16 +125,17 @@ def assess_fit(fit: FitFact, state: _State | None) -> tuple[Outcome | None, Step
         params = {"optimizer": name, "patched": ", ".join(opt.patched) if opt else ""}
         return Outcome(False, "trained.foreign_optimizer", params, "foreign_optimizer"), None, state
     if fit.train_step_builtin is False:
-        return review("the model has its own train_step"), None, state
+        return review(Phrase("review.own_train_step")), None, state
     if fit.steps is None:
-        return review(f"the steps were not recorded ({fit.steps_missing_reason})"), None, state
+        why = {"why": fit.steps_missing_reason}
+        return review(Phrase("review.steps_unrecorded", why)), None, state
     if fit.steps.overflow:
-        return review("the fit had more steps than the probe records"), None, state
+        return review(Phrase("review.too_many_steps")), None, state
     spec = optimizer_spec(fit)
-    if isinstance(spec, str):
+    if isinstance(spec, Phrase):
         return review(spec), None, state
     design = _design(fit)
-    if isinstance(design, str):
+    if isinstance(design, Phrase):
         return review(design), None, state
     inputs, targets, rows = design
     batches = _batches(fit, rows)
@@ -158,7 +159,7 @@ def assess_fit(fit: FitFact, state: _State | None) -> tuple[Outcome | None, Step
         )
     carried = state if spec.start_iteration > 0 else None
     if spec.start_iteration > 0 and carried is None and (spec.kind != "sgd" or spec.momentum):
-        return review("the optimizer had trained before this fit"), None, state
+        return review(Phrase("review.optimizer_pretrained")), None, state
     report, state = replay_steps(inputs, targets, spec, steps.before, steps.after, batches, carried)
     if not report.matches:
         return (
@@ -210,7 +211,7 @@ def assess_training(case: Case) -> Outcome:
         kind, params = start
         if kind == "set_by_hand":
             return Outcome(False, "trained.hand_set_start", params, "hand_set_start")
-        return review(f"the initializer {params['initializer']} of {params['layer']}")
+        return review(Phrase("review.unknown_initializer", params))
     state, total, worst = None, 0, None
     previous = None
     for fit in fits:

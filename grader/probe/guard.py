@@ -313,16 +313,21 @@ def _own(pid):
     return os.path.exists(f"/proc/self/task/{int(pid)}")  # one of its threads
 
 
+# Written into a module by Python itself: the warnings machinery caches which warnings a
+# module's code has shown there (a matplotlib "Glyph missing" warning raised while the
+# probe renders a figure with a Korean label adds it to the probe's module).
+_INTERPRETER_OWNED = frozenset({"__warningregistry__"})
+
+
 def _contents(obj):
     """What must not change in a watched object: a list's items, or its attributes
     (Python's own bookkeeping, such as ``__warningregistry__``, aside)."""
     if isinstance(obj, list):
         return dict(enumerate(obj))
     try:
-        items = dict(vars(obj))
+        return {k: v for k, v in vars(obj).items() if k not in _INTERPRETER_OWNED}
     except TypeError:
         return {}
-    return {k: v for k, v in items.items() if not (k.startswith("__") and k.endswith("__"))}
 
 
 def _cell_value(cell):

@@ -201,7 +201,7 @@ def _padded(values, fraction: float = 0.05) -> tuple[float, float]:
     return low - pad, high + pad
 
 
-def fit_figure(beta: tuple[float, ...] | None, assignment: Assignment) -> str:
+def fit_figure(beta: tuple[float, ...] | None, assignment: Assignment, text: dict[str, str]) -> str:
     """The data, the student's curve, the OLS curve and the band of the prescribed
     training's curves (a linear function's extremes over a polytope lie at corners)."""
     reference = reference_for(assignment)
@@ -220,41 +220,50 @@ def fit_figure(beta: tuple[float, ...] | None, assignment: Assignment) -> str:
         corner_curves.min(axis=1),
         corner_curves.max(axis=1),
         COLOURS["band"],
-        f"{assignment.training.epochs}-epoch Keras results",
+        text["band"].format(epochs=assignment.training.epochs),
     )
-    chart.dots(x, reference.y, COLOURS["data"], "observed")
-    chart.line(x, features @ reference.beta_ols, COLOURS["ols"], "OLS")
+    chart.dots(x, reference.y, COLOURS["data"], text["observed"])
+    chart.line(x, features @ reference.beta_ols, COLOURS["ols"], text["ols_curve"])
     if yours is not None:
-        chart.line(x, yours, COLOURS["yours"], "your fit", dashed=True)
+        chart.line(x, yours, COLOURS["yours"], text["your_fit"], dashed=True)
     return chart.data_uri()
 
 
-def loss_figure(loss_history: list[float]) -> str | None:
+def loss_figure(loss_history: list[float], text: dict[str, str]) -> str | None:
     values = [v for v in loss_history if math.isfinite(v)]
     if not values:
         return None
     epochs = list(range(1, len(values) + 1))
     log = min(values) > 0 and max(values) / min(values) > 20
     low, high = (min(values) / 1.5, max(values) * 1.5) if log else _padded(values)
-    chart = Chart((0.5, len(values) + 0.5), (low, high), "epoch", "loss", log_y=log)
+    chart = Chart(
+        (0.5, len(values) + 0.5), (low, high), text["epoch"], text["loss_axis"], log_y=log
+    )
     chart.line(epochs, values, COLOURS["ols"])
     chart.dots(epochs, values, COLOURS["ols"], radius=1.8)
     return chart.data_uri()
 
 
-def histogram(scores: list[float], max_score: float) -> str | None:
+def histogram(scores: list[float], max_score: float, text: dict[str, str]) -> str | None:
     if not scores:
         return None
     edges = np.linspace(0, max_score, 11)
     counts, _ = np.histogram(scores, bins=edges)
-    chart = Chart((0, max_score), (0, max(counts.max(), 1) * 1.1), "score", "submissions")
+    chart = Chart(
+        (0, max_score),
+        (0, max(counts.max(), 1) * 1.1),
+        text["score_axis"],
+        text["submissions_axis"],
+    )
     for left, right, count in zip(edges[:-1], edges[1:], counts, strict=True):
         if count:
             chart.bar(left, right, count, COLOURS["bars"])
     return chart.data_uri()
 
 
-def class_beta_figure(betas: list[list[float]], assignment: Assignment) -> str | None:
+def class_beta_figure(
+    betas: list[list[float]], assignment: Assignment, text: dict[str, str]
+) -> str | None:
     """The class's β (first two coordinates) over the reachable set and OLS."""
     points = np.array([b[:2] for b in betas if b is not None and len(b) >= 2])
     if points.size == 0:
@@ -276,9 +285,15 @@ def class_beta_figure(betas: list[list[float]], assignment: Assignment) -> str |
         hull[:, 0],
         hull[:, 1],
         "#e09a2d",
-        f"{assignment.training.epochs}-epoch Keras results",
+        text["band"].format(epochs=assignment.training.epochs),
         width=4,
     )
-    chart.dots(points[:, 0], points[:, 1], COLOURS["class"], "class", radius=4)
-    chart.dots([reference.beta_ols[0]], [reference.beta_ols[1]], COLOURS["yours"], "OLS", radius=6)
+    chart.dots(points[:, 0], points[:, 1], COLOURS["class"], text["class_points"], radius=4)
+    chart.dots(
+        [reference.beta_ols[0]],
+        [reference.beta_ols[1]],
+        COLOURS["yours"],
+        text["ols_curve"],
+        radius=6,
+    )
     return chart.data_uri()

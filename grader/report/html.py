@@ -4,11 +4,14 @@ nothing fetched, opens from disk) and the class's index page."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup, escape
 
 from grader.assignment import Assignment
+from grader.names import folder_name
 from grader.reference import reference_for
 from grader.report import figures
 from grader.result import Result
@@ -19,18 +22,27 @@ _ENV = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+_ENV.filters["folder"] = folder_name  # a submission's folder under OUT/submissions
+
+
+def code_spans(text: str) -> Markup:
+    """A message with its `code` spans set as code (messages write code in backticks)."""
+    return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(text))))
+
+
+_ENV.filters["code_spans"] = code_spans
 
 TEXT = {
     "ko": {
         "score": "점수",
         "needs_review": "교수자 확인 필요",
-        "review_withheld": "keras, trained, beta 점수는 교수자가 확인할 때까지 보류됩니다.",
+        "review_withheld": "케라스 모델, 학습, β 값의 점수는 교수자가 확인할 때까지 보류됩니다.",
         "checks": "채점 항목",
         "status": "상태",
         "beta": "β",
         "yours": "제출한 β",
-        "ols": "OLS",
-        "keras_range": "정해진 학습(30 epochs)의 범위",
+        "ols": "최소제곱 추정값",
+        "keras_range": "정해진 학습의 범위",
         "your_figure": "제출한 그림",
         "grader_figure": "채점기가 그린 그림",
         "loss": "학습 손실",
@@ -46,7 +58,21 @@ TEXT = {
         "failures": "자주 틀린 항목",
         "class_beta": "반 전체의 β",
         "diagnosis": "진단",
-        "count": "수",
+        "count": "제출 수",
+        "status_graded": "채점됨",
+        "status_invalid": "노트북 아님",
+        "status_timeout": "시간 초과",
+        "status_error": "실행 오류",
+        # the grader's figures
+        "band": "케라스 {epochs}에포크 학습의 범위",
+        "observed": "관측값",
+        "ols_curve": "최소제곱 추정",
+        "your_fit": "제출한 적합",
+        "epoch": "에포크",
+        "loss_axis": "손실",
+        "score_axis": "점수",
+        "submissions_axis": "제출 수",
+        "class_points": "반 학생들",
         "automatic_score": "자동 채점 점수",
         "final_score": "최종 점수",
         "adjustments": "점수 조정",
@@ -98,7 +124,21 @@ TEXT = {
         "failures": "Most frequent failures",
         "class_beta": "The class's β",
         "diagnosis": "Diagnosis",
-        "count": "Count",
+        "count": "Submissions",
+        "status_graded": "graded",
+        "status_invalid": "invalid",
+        "status_timeout": "timeout",
+        "status_error": "error",
+        # the grader's figures
+        "band": "{epochs}-epoch Keras results",
+        "observed": "observed",
+        "ols_curve": "OLS",
+        "your_fit": "your fit",
+        "epoch": "epoch",
+        "loss_axis": "loss",
+        "score_axis": "score",
+        "submissions_axis": "submissions",
+        "class_points": "class",
         "automatic_score": "Automatic score",
         "final_score": "Final score",
         "adjustments": "Adjustments",
@@ -173,8 +213,9 @@ def render_student_report(
             for j, name in enumerate(assignment.beta_names)
         ],
         student_png=figure_png,
-        grader_png=figures.fit_figure(result.beta, assignment) if graded else None,
-        loss_png=figures.loss_figure(result.extras.get("loss_history", [])),
+        check_labels=_check_labels(assignment, lang),
+        grader_png=figures.fit_figure(result.beta, assignment, TEXT[lang]) if graded else None,
+        loss_png=figures.loss_figure(result.extras.get("loss_history", []), TEXT[lang]),
     )
 
 
@@ -194,6 +235,31 @@ def write_student_report(
     return path
 
 
+def _check_labels(assignment: Assignment, lang: str) -> dict[str, str]:
+    """Each check's name as a reader says it (``check.<name>`` in the messages)."""
+    table = assignment.messages.get(lang, {})
+    return {name: table.get(f"check.{name}", name) for name in assignment.check_points}
+
+
+def failure_counts(
+    submissions: list[dict], assignment: Assignment, lang: str
+) -> list[tuple[str, int]]:
+    """(the failure said as a sentence, how many submissions show it), most frequent
+    first; a submission counts once per failure however many checks report it."""
+    counts: dict[str, int] = {}
+    for submission in submissions:
+        tags = {
+            c["diagnosis"] for c in submission["checks"] if not c["passed"] and c.get("diagnosis")
+        }
+        for tag in tags:
+            counts[tag] = counts.get(tag, 0) + 1
+    table = assignment.messages.get(lang, {})
+    return sorted(
+        ((table.get(f"diagnosis.{tag}", tag), count) for tag, count in counts.items()),
+        key=lambda pair: (-pair[1], pair[0]),
+    )
+
+
 def render_class_report(
     document: dict, assignment: Assignment, lang: str, similarity: dict | None = None
 ) -> str:
@@ -201,11 +267,6 @@ def render_class_report(
     from grader.semester.review import review_queue
 
     submissions = document["submissions"]
-    failures: dict[str, int] = {}
-    for submission in submissions:
-        for check in submission["checks"]:
-            if not check["passed"] and check.get("diagnosis"):
-                failures[check["diagnosis"]] = failures.get(check["diagnosis"], 0) + 1
     return _ENV.get_template("index.html.j2").render(
         assignment=assignment,
         lang=lang,
@@ -214,9 +275,14 @@ def render_class_report(
         title=assignment.title.get(lang, assignment.name),
         check_names=list(assignment.check_points),
         beta_names=list(assignment.beta_names),
-        histogram=figures.histogram([s["score"] for s in submissions], assignment.max_score),
-        class_beta=figures.class_beta_figure([s["beta"] for s in submissions], assignment),
-        failures=sorted(failures.items(), key=lambda kv: (-kv[1], kv[0])),
+        check_labels=_check_labels(assignment, lang),
+        histogram=figures.histogram(
+            [s["score"] for s in submissions], assignment.max_score, TEXT[lang]
+        ),
+        class_beta=figures.class_beta_figure(
+            [s["beta"] for s in submissions], assignment, TEXT[lang]
+        ),
+        failures=failure_counts(submissions, assignment, lang),
         review=review_queue(document, similarity),
         similarity=similarity,
     )

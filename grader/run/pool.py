@@ -153,7 +153,13 @@ class ForkSource(KernelSource):
                 self.zygote = Zygote()
 
     def lost_since(self, generation: int) -> bool:
-        return self.generation != generation or self.zygote is None or not self.zygote.alive()
+        if self.generation != generation or self.zygote is None or not self.zygote.alive():
+            return True
+        try:  # a parent killed a moment ago may not have been reaped yet: ask it
+            self.zygote.returncode(0)
+            return False
+        except (OSError, PoolUnavailable, ValueError):
+            return True
 
     def close(self) -> None:
         with self._lock:

@@ -98,7 +98,10 @@ def adjust(
                     assignment.message(
                         "adjust.override_check",
                         lang,
-                        check=check["name"],
+                        # the check as a reader says it ("β 값", not "beta")
+                        check=assignment.messages.get(lang, {}).get(
+                            f"check.{check['name']}", check["name"]
+                        ),
                         old=f"{check['points']:g}",
                         new=f"{new:g}",
                         max=f"{check['max_points']:g}",

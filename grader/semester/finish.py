@@ -17,6 +17,7 @@ from pathlib import Path
 
 from grader.assignment import Assignment
 from grader.judge.base import CheckResult
+from grader.names import display_name
 from grader.result import FailedCell, Result, results_document, write_json_atomic
 from grader.semester import similarity
 from grader.semester.adjust import adjust, automatic
@@ -78,15 +79,16 @@ def result_from_json(entry: dict) -> Result:
         seconds=float(entry.get("seconds", 0.0)),
         extras=dict(entry.get("extras", {})),
         lang=entry.get("lang", "ko"),
+        review=tuple(entry.get("review", ())),
+        caps=tuple(entry.get("caps", ())),
     )
 
 
-def write_fingerprints(folder: Path, out: Path, names: list[str]) -> None:
+def write_fingerprints(paths: list[Path], out: Path) -> None:
     """Fingerprint each submitted file whose fingerprint is missing or stale."""
-    for name in names:
-        path = folder / name
-        target = submission_folder(out, name) / FINGERPRINT
-        if not path.is_file():
+    for path in paths:
+        target = submission_folder(out, display_name(path.name)) / FINGERPRINT
+        if not path.is_file() or not target.parent.is_dir():
             continue
         if target.is_file():
             try:
@@ -106,7 +108,7 @@ def check_inputs(out: Path, options: SemesterOptions, names: list[str]) -> None:
     """Before any kernel runs: the overrides file and the times CSV can be read, and
     every submission the overrides name is in the folder (checks are known later)."""
     path = options.overrides or out / OVERRIDES_FILE
-    missing = sorted(set(load_overrides(path)) - set(names))
+    missing = sorted(set(load_overrides(path)) - {display_name(n) for n in names})
     if missing:
         raise OverrideError(
             f"{path}: not in the submissions folder: {', '.join(repr(m) for m in missing)}"

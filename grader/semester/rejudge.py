@@ -5,6 +5,7 @@ semester's adjustments and rewrites results.json, the pages and the exports."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from grader.api import judge_facts
 from grader.assignment import Assignment
-from grader.facts import facts_from_document
+from grader.facts import facts_from_records, with_journal_findings
 from grader.integrity import seal
 from grader.result import results_document, write_json_atomic
 from grader.semester import RejudgeError
@@ -32,7 +33,9 @@ def load_sealed_facts(path: Path):
     holds (then this grader validated them itself; checking 2,000 again would take most
     of a rejudge).  A seal that does not hold raises EditedOnDisk."""
     sealed = is_sealed(path)
-    return facts_from_document(json.loads(verified_text(path)), validated=sealed)
+    document = json.loads(verified_text(path))
+    facts = facts_from_records(document["records"], secret=None, validated=sealed)
+    return with_journal_findings(facts, document)
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,11 @@ def rejudge_folder(out: Path, assignment: Assignment, lang: str | None = None) -
         if record is None:
             approximate.append(name)
             record = record_from_result(old)
+        facts = dataclasses.replace(
+            facts,
+            rejected_records=facts.rejected_records + record.rejected_records,
+            caps=tuple(dict.fromkeys([*record.facts_caps, *facts.caps])),
+        )
         try:
             result = judge_facts(
                 name,

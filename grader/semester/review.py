@@ -1,9 +1,10 @@
 """The review queue: every submission that needs a person, with why and where to look.
 
 A submission is queued when
-- its result carries a "needs review" flag: ``extras["needs_review"]`` as ``True``, a
-  reason, a list of reasons, or ``{"reasons": [...]}`` (the judge raises it where it
-  cannot decide alone, e.g. a training it cannot replay or signs of tampering);
+- its result needs review: the judge's ``review`` reasons (``needs_review`` true: a
+  training it cannot replay, signs of tampering; the keras, trained and beta points are
+  withheld until an instructor decides, e.g. with an override), or a flag in
+  ``extras["needs_review"]`` (``True``, a reason, a list, or ``{"reasons": [...]}``);
 - it is one of a similarity pair;
 - its status is not ``graded``;
 - an override changed its score without a note;
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from urllib.parse import quote
+
+from grader.names import folder_name
 
 
 @dataclass(frozen=True)
@@ -30,7 +33,15 @@ class Entry:
     report: str  # the student's page
 
 
-def needs_review_reasons(extras: dict) -> list[str]:
+def needs_review_reasons(entry: dict) -> list[str]:
+    """The reasons an entry of results.json gives for a person to look at it."""
+    reasons = [str(r) for r in entry.get("review") or ()]
+    if entry.get("needs_review") and not reasons:
+        reasons = ["needs review"]
+    return reasons + [r for r in _extras_reasons(entry.get("extras", {})) if r not in reasons]
+
+
+def _extras_reasons(extras: dict) -> list[str]:
     flag = extras.get("needs_review")
     if not flag:
         return []
@@ -44,7 +55,7 @@ def needs_review_reasons(extras: dict) -> list[str]:
 
 
 def report_link(submission: str) -> str:
-    return f"submissions/{quote(submission)}/report.html"
+    return f"submissions/{quote(folder_name(submission))}/report.html"
 
 
 def review_queue(document: dict, similarity: dict | None) -> list[Entry]:
@@ -56,7 +67,7 @@ def review_queue(document: dict, similarity: dict | None) -> list[Entry]:
 
     for entry in document["submissions"]:
         name, page = entry["submission"], report_link(entry["submission"])
-        for reason in needs_review_reasons(entry.get("extras", {})):
+        for reason in needs_review_reasons(entry):
             add(name, Reason("needs_review", reason, page))
         if entry["status"] != "graded":
             detail = entry["messages"][0] if entry.get("messages") else ""

@@ -27,6 +27,10 @@ class RunRecord:
     failed_cells: tuple[FailedCell, ...]
     sha256: str
     seconds: float
+    # What reading the journal found that facts.json (validated records only) does not
+    # keep: lines refused (not the probe's), caps hit.  The judge's review needs them.
+    rejected_records: int = 0
+    facts_caps: tuple[str, ...] = ()
 
 
 def save_run_record(folder: Path, record: RunRecord) -> Path:
@@ -42,6 +46,8 @@ def save_run_record(folder: Path, record: RunRecord) -> Path:
             "failed_cells": [asdict(c) for c in record.failed_cells],
             "sha256": record.sha256,
             "seconds": round(record.seconds, 3),
+            "rejected_records": record.rejected_records,
+            "facts_caps": list(record.facts_caps),
         },
     )
     seal(path)
@@ -96,6 +102,8 @@ def load_run_record(folder: Path) -> RunRecord | None:
         failed_cells=tuple(FailedCell(**c) for c in spec.get("failed_cells", ())),
         sha256=str(spec.get("sha256", "")),
         seconds=float(spec.get("seconds", 0.0)),
+        rejected_records=int(spec.get("rejected_records", 0)),
+        facts_caps=tuple(str(c) for c in spec.get("facts_caps", ())),
     )
 
 

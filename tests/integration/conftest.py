@@ -17,8 +17,7 @@ import pytest
 
 from tests import notebooks as nbs
 from tests import semester_notebooks as sn
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.integration.processes import watched_run
 
 CELL_TIMEOUT_S = 10
 SUBMISSIONS = {
@@ -104,19 +103,6 @@ NOT_NOTEBOOKS = {
 }
 
 
-def kernel_processes() -> set[int]:
-    found = set()
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            command = cmdline.read_bytes()
-            # this checkout's kernels only: other checkouts may grade on the same machine
-            if b"ipykernel_launcher" in command and str(REPO).encode() in command:
-                found.add(int(cmdline.parent.name))
-        except OSError:
-            pass
-    return found
-
-
 def folder_digest(folder: Path) -> dict[str, str]:
     return {
         p.name: hashlib.sha256(p.read_bytes()).hexdigest()
@@ -172,7 +158,6 @@ def batch(tmp_path_factory):
     for name, content in NOT_NOTEBOOKS.items():
         (folder / name).write_bytes(content)
     before = folder_digest(folder)
-    kernels_before = kernel_processes()
     command = [
         sys.executable,
         "-m",
@@ -188,7 +173,7 @@ def batch(tmp_path_factory):
         "--format",
         "html,csv,gradescope,canvas",
     ]
-    completed = subprocess.run(command, capture_output=True, text=True, timeout=1800)
+    completed = watched_run(command)
     results = json.loads((out / "results.json").read_text("utf-8"))
     again = subprocess.run(command, capture_output=True, text=True, timeout=1800)
     listener.close()
@@ -199,8 +184,8 @@ def batch(tmp_path_factory):
         "folder": folder,
         "before": before,
         "after": folder_digest(folder),
-        "kernels_before": kernels_before,
-        "kernels_after": kernel_processes(),
+        "kernel_namespaces": completed.kernel_namespaces,
+        "kernels_after": completed.kernels_left,
         "connections": listener.accepted,
         "by_name": {s["submission"]: s for s in results["submissions"]},
         "document": results,

@@ -24,110 +24,17 @@ import pytest
 from tests import attacks
 from tests import notebooks as nbs
 from tests.integration.conftest import Listener
+from tests.integration.processes import (
+    KernelWatch,
+    describe,
+    processes_with,
+)
 
 pytestmark = pytest.mark.integration
 
 USER = "grader-test-user"
 REPO = Path(__file__).resolve().parents[2]
 HONEST = ("90_honest.ipynb", "91_honest.ipynb", "92_honest.ipynb")
-
-
-def pid_namespace(pid: int | str) -> str | None:
-    try:
-        return os.readlink(f"/proc/{pid}/ns/pid")
-    except OSError:
-        return None
-
-
-def foreign_namespace_processes() -> set[int]:
-    """Processes in a PID namespace other than ours: where kernels live."""
-    mine = pid_namespace("self")
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            namespace = pid_namespace(entry.name)
-            if namespace is not None and namespace != mine:
-                found.add(int(entry.name))
-    return found
-
-
-def ancestors(pid: int) -> list[int]:
-    chain = []
-    while pid > 1:
-        try:
-            status = Path(f"/proc/{pid}/status").read_text()
-        except OSError:
-            break
-        pid = int(status.split("\nPPid:\t", 1)[1].split()[0])
-        chain.append(pid)
-    return chain
-
-
-class KernelWatch(threading.Thread):
-    """Records the PID namespace of every process the grader starts in one (its kernels),
-    while the batch runs: afterwards, nothing may be alive in any of them."""
-
-    def __init__(self, grader: subprocess.Popen):
-        super().__init__(daemon=True)
-        self.grader = grader
-        self.namespaces: set[str] = set()
-
-    def run(self):
-        while self.grader.poll() is None:
-            for pid in foreign_namespace_processes():
-                if self.grader.pid in ancestors(pid) and ours(pid):
-                    namespace = pid_namespace(pid)
-                    if namespace:
-                        self.namespaces.add(namespace)
-            time.sleep(0.1)
-
-    def alive(self) -> set[int]:
-        """Processes left in the kernels' namespaces, zombies aside (they hold nothing
-        but a number, and this machine's init may reap them late)."""
-        return {
-            pid
-            for pid in foreign_namespace_processes()
-            if pid_namespace(pid) in self.namespaces and not zombie(pid)
-        }
-
-
-def ours(pid: int) -> bool:
-    """Started from this checkout (other checkouts may grade on the same machine)."""
-    try:
-        return str(REPO).encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-
-
-def zombie(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in "ZX"
-    except (OSError, IndexError):
-        return True
-
-
-def describe(pid: int) -> str:
-    try:
-        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")[:200]
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return f"{pid}: gone"
-    fields = {
-        k: v.strip() for k, v in (ln.split(":", 1) for ln in status.splitlines() if ":" in ln)
-    }
-    where = f"ppid={fields.get('PPid')} nspid={fields.get('NSpid')}"
-    return f"{pid} {fields.get('State')} {where} {command!r}"
-
-
-def processes_with(mark: str) -> list[int]:
-    found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            if mark.encode() in cmdline.read_bytes():
-                found.append(int(cmdline.parent.name))
-        except OSError:
-            pass
-    return found
 
 
 def make_user() -> pwd.struct_passwd:
@@ -318,9 +225,10 @@ def test_honest_notebooks_after_the_attacks_score_100(hostile):
 
 
 def test_attackers_keep_the_grade_their_homework_earns(hostile):
+    """Their homework earns 100, unless the probe saw tampering: then a person decides."""
     for name, result in hostile["first"].items():
         assert result["status"] == "graded", (name, result["messages"])
-        assert result["score"] == 100, (name, result["messages"])
+        assert result["score"] == 100 or result["needs_review"], (name, result["messages"])
 
 
 def test_mounts_cannot_be_undone(hostile):
@@ -386,7 +294,8 @@ def test_filling_the_disk_hits_the_disk_limit_by_name(hostile):
 
 def test_the_pool_parent_killed_mid_batch_is_replaced(hostile):
     assert hostile["pool_parent_killed"], "the test never found the pool's parent"
-    assert all(r["score"] == 100 for r in hostile["first"].values())
+    assert all(r["status"] == "graded" for r in hostile["first"].values())
+    assert all(hostile["first"][name]["score"] == 100 for name in HONEST)
 
 
 def test_a_result_edited_on_disk_is_graded_again(hostile):

@@ -24,7 +24,7 @@ def test_memory_hog_hits_the_cap_and_keeps_its_grade(batch):
     assert r["status"] == "graded" and r["score"] == 100
     assert [c["ename"] for c in r["failed_cells"]] == ["MemoryError"]
     ran = next(c for c in r["checks"] if c["name"] == "ran")
-    assert "4 GiB" in ran["message"]
+    assert "메모리 제한(4기가바이트)" in ran["message"]  # the batch grades in Korean
 
 
 def test_no_network_for_student_code(batch):

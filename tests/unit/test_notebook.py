@@ -1,5 +1,7 @@
 """Loading submissions: v4, v3 upgraded, and every kind of not-a-notebook."""
 
+import re
+
 import pytest
 
 from grader.notebook import InvalidNotebook, load_notebook
@@ -33,10 +35,15 @@ def test_v3_notebook_is_upgraded(tmp_path):
         (b'{"nbformat": 4, "nbformat_minor": 5, "cells": 3, "metadata": {}}', "format"),
     ],
 )
-def test_not_a_notebook_gets_a_one_line_reason(tmp_path, content, reason):
+def test_not_a_notebook_gets_a_one_line_reason(tmp_path, content, reason, exp_decay):
     path = tmp_path / "bad.ipynb"
     path.write_bytes(content)
     with pytest.raises(InvalidNotebook) as error:
         load_notebook(path)
     assert reason in str(error.value)
     assert "\n" not in str(error.value)
+    # the same reason from the messages, in each language
+    exc = error.value
+    assert exp_decay.message(exc.key, "en", **exc.params) == str(exc)
+    korean = exp_decay.message(exc.key, "ko", **exc.params)
+    assert "\n" not in korean and not re.search(r"[A-Za-z]", re.sub(r"`[^`]*`", "", korean))

@@ -1,5 +1,6 @@
 import numpy as np
 
+from grader.judge import judge
 from grader.judge.trained import check_trained
 from tests.unit.judge.conftest import replace
 
@@ -121,10 +122,37 @@ def test_a_training_without_step_records_needs_review(case):
     c = case("01_homework", edit=summary_only)
     outcome = check_trained(c)
     assert not outcome.passed and outcome.diagnosis == "needs_review"
-    assert "model_too_large" in outcome.params["reason"]
-    assert any("model_too_large" in r for r in c.review_reasons)
+    assert outcome.params["reason"].params["why"] == "model_too_large"
+    # the reason in each language, as the withheld checks and the review queue say it
+    for lang, words in (
+        ("ko", "학습 단계가 기록되지 않았습니다"),
+        ("en", "steps were not recorded"),
+    ):
+        checks = {r.name: r for r in judge(c, lang)}
+        assert words in checks["trained"].message and "model_too_large" in checks["beta"].message
 
 
 def test_lecture_homework_model_is_replayed(case):
     outcome = check_trained(case("02_lecture_with_homework"))
     assert outcome.passed and outcome.params["steps"] == 30
+
+
+def test_review_reasons_reach_the_result_in_its_language(case, exp_decay):
+    from grader.api import judge_facts
+    from tests.unit.judge.conftest import COMPLETED
+
+    def summary_only(facts):
+        fit = replace(facts.fits[-1], steps=None, steps_missing_reason="model_too_large")
+        return replace(facts, fits=facts.fits[:-1] + (fit,))
+
+    facts = case("01_homework", edit=summary_only).facts
+    korean = judge_facts("hw.ipynb", facts, COMPLETED, exp_decay, lang="ko")
+    assert korean.review == (
+        "학습을 다시 계산할 수 없음: 학습 단계가 기록되지 않았습니다 (model_too_large)",
+    )
+    assert korean.messages[0].startswith("교수자 확인 필요: 학습을 다시 계산할 수 없음")
+    english = judge_facts("hw.ipynb", facts, COMPLETED, exp_decay, lang="en")
+    assert english.review == (
+        "training not replayable: the steps were not recorded (model_too_large)",
+    )
+    assert english.to_json()["review"] == list(english.review)

@@ -89,4 +89,7 @@ def test_class_page_lists_everyone(document, exp_decay, tmp_path):
     page = (tmp_path / "index.html").read_text("utf-8")
     for submission in document["submissions"]:
         assert f">{submission['submission']}<" in page.replace("&#39;", "'")
-    assert "자주 틀린 항목" in page and "not_converged" in page
+    assert "자주 틀린 항목" in page
+    failures = page[page.index('id="failures"') :].split("</table>")[0]
+    assert "<td>β가 아직 수렴하지 않았습니다</td><td>1</td>" in failures
+    assert "not_converged" not in failures

@@ -92,7 +92,7 @@ def test_pages_show_the_automatic_score_the_override_and_the_note(graded_out):
     page = (graded_out / "submissions" / "lee_202_2_hw.ipynb" / "report.html").read_text("utf-8")
     assert '<td id="automatic-score">50</td>' in page
     assert '<span id="score-value">75</span>' in page
-    assert "The grader changed the points of beta from 0 to 15 (of 30)." in page
+    assert "The grader changed the points of β from 0 to 15 (of 30)." in page
     assert "half of beta on appeal" in page and "TA Lee" in page
     index = (graded_out / "index.html").read_text("utf-8")
     assert "(auto 50)" in index

@@ -3,6 +3,7 @@ with the current assignment file, and no process started at all."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -134,3 +135,19 @@ def test_unsealed_facts_are_checked_against_the_schema_again(graded_out):
     facts.write_text(json.dumps(document), "utf-8")
     (graded_out / "submissions" / "kim_101_1_hw.ipynb" / "facts.json.seal").unlink()
     assert load_sealed_facts(facts).rejected_records == 1
+
+
+def test_what_reading_the_journal_found_survives_rejudge(graded_out):
+    from grader.semester.run_record import load_run_record, save_run_record
+
+    folder = graded_out / "submissions" / "kim_101_1_hw.ipynb"
+    record = load_run_record(folder)
+    # as the batch records a journal with 3 lines not written by the probe, and a cap
+    save_run_record(
+        folder, dataclasses.replace(record, rejected_records=3, facts_caps=("journal_bytes",))
+    )
+    assert main(["rejudge", str(graded_out)]) == 0
+    kim = json.loads((graded_out / "results.json").read_text("utf-8"))["submissions"]
+    kim = next(s for s in kim if s["submission"] == "kim_101_1_hw.ipynb")
+    assert "journal_bytes" in kim["caps"]
+    assert kim["needs_review"] and any("3 journal line(s)" in r for r in kim["review"])

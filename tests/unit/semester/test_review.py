@@ -9,17 +9,25 @@ from grader.semester.review import needs_review_reasons, review_queue
 
 
 def test_needs_review_flags_in_every_shape():
-    assert needs_review_reasons({}) == []
+    assert needs_review_reasons({"extras": {}}) == []
+    judged = {"needs_review": True, "review": ["the training cannot be replayed"]}
+    assert needs_review_reasons(judged) == ["the training cannot be replayed"]
     assert needs_review_reasons({"needs_review": True}) == ["needs review"]
-    assert needs_review_reasons({"needs_review": "replay failed"}) == ["replay failed"]
-    assert needs_review_reasons({"needs_review": ["gc", "ctypes"]}) == ["gc", "ctypes"]
-    assert needs_review_reasons({"needs_review": {"reasons": ["audit: /proc"]}}) == ["audit: /proc"]
+
+    def flagged(flag):
+        return needs_review_reasons({"extras": {"needs_review": flag}})
+
+    assert flagged(True) == ["needs review"]
+    assert flagged("replay failed") == ["replay failed"]
+    assert flagged(["gc", "ctypes"]) == ["gc", "ctypes"]
+    assert flagged({"reasons": ["audit: /proc"]}) == ["audit: /proc"]
 
 
 def test_queue_collects_flags_statuses_pairs_and_silent_overrides(graded_out, exp_decay):
     document = json.loads((graded_out / "results.json").read_text("utf-8"))
     entries = {e["submission"]: e for e in document["submissions"]}
-    entries["kim_101_1_hw.ipynb"]["extras"]["needs_review"] = ["training could not be replayed"]
+    entries["kim_101_1_hw.ipynb"]["needs_review"] = True
+    entries["kim_101_1_hw.ipynb"]["review"] = ["training could not be replayed"]
     entries["jung_505_5_hw.ipynb"]["adjustments"] = {
         "override": {"checks": {}, "total": 85.0, "note": "", "by": "", "at": ""}
     }
