@@ -231,9 +231,13 @@ async def grade_notebook_async(
         # A kernel that died with the pool's parent runs again on a new parent: no
         # student pays for another's attack on the pool.
         lost = execution.status in ("dead", "failed") and source.lost_since(generation)
+        if execution.workdir not in (None, workdir):  # it ran in a kernel started ahead
+            shutil.rmtree(workdir, ignore_errors=True)
+            workdir = execution.workdir
         if attempt == 2 or not lost:
             break
         shutil.rmtree(workdir, ignore_errors=True)
+    facts_started = time.monotonic()
     try:
         facts = read_journal(execution.journal_path, execution.secret)
         if facts_dir is not None:
@@ -244,6 +248,7 @@ async def grade_notebook_async(
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     run, failed = _run_summary(execution, limits)
+    judge_started = time.monotonic()
     result = judge_facts(
         display_name(path.name),
         facts,
@@ -256,8 +261,20 @@ async def grade_notebook_async(
         time.monotonic() - started,
     )
     if facts_dir is not None:  # beside facts.json: what `grader rejudge` needs
+        phases = {
+            **execution.phases,
+            "facts": judge_started - facts_started,
+            "judge": time.monotonic() - judge_started,
+        }
         record = RunRecord(
-            run, result.status, failed, sha256, result.seconds, facts.rejected_records, facts.caps
+            run,
+            result.status,
+            failed,
+            sha256,
+            result.seconds,
+            facts.rejected_records,
+            facts.caps,
+            tuple(phases.items()),
         )
         save_run_record(facts_dir, record)
     return result

@@ -184,6 +184,8 @@ async def _grade_all(
         else:
             collector.add(previous, write_own=False)
             done(previous, reused=True)
+    if hasattr(source, "expected"):
+        source.expected = len(to_grade)
     await asyncio.gather(*(one(p) for p in to_grade))
     return results_document(assignment.name, list(collector.results.values()))
 
@@ -199,14 +201,15 @@ def grade_folder(
     Returns the results document (the content of results.json)."""
     paths = find_submissions(folder)
     out.mkdir(parents=True, exist_ok=True)
-    with _started_source(options.pool and len(paths) > 1) as source:
+    with _started_source(options.pool and len(paths) > 1, options.jobs) as source:
         return asyncio.run(_grade_all(paths, out, assignment, options, on_done, source))
 
 
 @contextmanager
-def _started_source(pooled: bool):
-    """The warm pool when asked for and it starts; plain kernels otherwise."""
-    source = kernel_source(pooled)
+def _started_source(pooled: bool, jobs: int):
+    """The warm pool when asked for and it starts (keeping as many kernels started ahead
+    as there are jobs); plain kernels otherwise."""
+    source = kernel_source(pooled, ready_kernels=max(1, jobs))
     try:
         source.start()
     except PoolUnavailable as error:
