@@ -155,6 +155,8 @@ def run_review_reasons(facts: Facts, run: RunSummary) -> tuple[str | Phrase, ...
         reasons.append(Phrase("review.more_events", {"count": more}))
     if facts.rejected_records:
         reasons.append(Phrase("review.rejected_records", {"count": facts.rejected_records}))
+    if facts.missing_records and not facts.caps:
+        reasons.append(Phrase("review.missing_records", {"count": facts.missing_records}))
     if facts.duplicate_records:
         reasons.append(Phrase("review.duplicate_records", {"count": facts.duplicate_records}))
     if run.status == "completed" and not facts.finished:
