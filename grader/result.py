@@ -46,6 +46,8 @@ class Result:
     # (tampering evidence, a training the grader cannot replay); empty: no review.
     review: tuple[str, ...] = ()
     caps: tuple[str, ...] = ()  # every limit of the grader or the probe this run hit
+    # a multi-question assignment's score per question (QuestionResult.to_json() each)
+    questions: tuple[dict, ...] = ()
 
     def to_json(self) -> dict:
         return {
@@ -80,6 +82,7 @@ class Result:
             "grader_version": __version__,
             "lang": self.lang,
             "extras": self.extras,
+            **({"questions": list(self.questions)} if self.questions else {}),
         }
 
 

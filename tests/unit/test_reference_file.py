@@ -88,3 +88,28 @@ def test_the_lectures_own_answer_lies_in_the_set(exp_decay):
     distance = reference.reachable.distance(np.array([2.126046, 4.2351737]))
     assert distance <= reference.tolerance
     assert distance == pytest.approx(2.9e-8, abs=1e-8)
+
+
+@pytest.mark.parametrize("question", ["q3_1", "q4_1"])
+def test_midterm_keras_runs_end_where_their_starts_lead(question):
+    """The midterm's linear questions (a bias, its start zero): each stored Keras run,
+    replayed by plain full-batch descent from its own start on the question's data."""
+    from grader.assignment import load_assignment
+
+    part = next(q for q in load_assignment("midterm_2022").questions if q.question == question)
+    reference = reference_for(part)
+    runs = stored(part)["keras_runs"]
+    assert len(runs) >= 5 and len({r["seed"] for r in runs}) == len(runs)
+    training = part.training
+    assert training.full_batch
+    for run in runs:
+        exact = plain_descent(
+            reference.design,
+            reference.y.reshape(-1),
+            np.array(run["beta_start"]),
+            training.epochs,
+            training.learning_rate,
+        )
+        deviation = float(np.max(np.abs(np.array(run["beta_end"]) - exact)))
+        assert deviation <= reference.tolerance
+        assert deviation == pytest.approx(run["replay_deviation"], rel=0.05, abs=1e-8)
