@@ -54,13 +54,19 @@ class KernelWatch(threading.Thread):
         super().__init__(daemon=True)
         self.grader = grader
         self.namespaces: set[str] = set()
+        # the host pids of the namespaces' inits (pid 1 inside): one per kernel started.
+        # Namespace numbers are reused once a namespace is gone (kernels one after
+        # another may all show the same one), so they cannot count kernels.
+        self.inits: set[int] = set()
 
     def run(self):
         while self.grader.poll() is None:
             for pid in foreign_namespace_processes():
-                if self.grader.pid in ancestors(pid) and ours(pid):
+                if self.grader.pid in ancestors(pid):
+                    if innermost_pid(pid) == 1:
+                        self.inits.add(pid)
                     namespace = pid_namespace(pid)
-                    if namespace:
+                    if namespace and ours(pid):
                         self.namespaces.add(namespace)
             time.sleep(0.1)
 
@@ -83,6 +89,15 @@ def ours(pid: int) -> bool:
         return str(REPO / "grader").encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return False
+
+
+def innermost_pid(pid: int) -> int | None:
+    """The process's number in its own PID namespace (the last field of NSpid)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        return int(status.split("\nNSpid:", 1)[1].split("\n", 1)[0].split()[-1])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def zombie(pid: int) -> bool:
@@ -118,7 +133,8 @@ def processes_with(mark: str) -> list[int]:
 
 def watched_run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
     """``subprocess.run`` of a grader command under a KernelWatch; the result carries
-    ``kernel_namespaces`` (what the watch saw) and ``kernels_left`` (alive afterwards)."""
+    ``kernel_namespaces`` (what the watch saw), ``kernels_started`` (how many kernel
+    namespaces' inits it saw) and ``kernels_left`` (alive afterwards)."""
     grader = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs
     )
@@ -128,5 +144,6 @@ def watched_run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
     watch.join()
     completed = subprocess.CompletedProcess(command, grader.returncode, stdout, stderr)
     completed.kernel_namespaces = watch.namespaces
+    completed.kernels_started = len(watch.inits)
     completed.kernels_left = {pid: describe(pid) for pid in watch.alive()}
     return completed
