@@ -48,6 +48,10 @@ from grader.submission import (
 SUBMISSION_SUFFIXES = (".ipynb",)
 
 
+class DaskUnavailable(RuntimeError):
+    """The Dask cluster cannot be reached or has no worker; ``str(exc)`` says why."""
+
+
 @dataclass(frozen=True)
 class BatchOptions:
     jobs: int = os.cpu_count() or 1  # at once here; per worker with ``dask``
@@ -210,7 +214,15 @@ def grade_folder(
     if options.dask and to_grade:
         from grader.distributed import grade_on_dask
 
-        grade_on_dask(options.dask, options, to_grade, assignment, submission_options, collector)
+        grade_on_dask(
+            options.dask,
+            options.pool,
+            options.jobs,
+            to_grade,
+            assignment,
+            submission_options,
+            collector,
+        )
     elif to_grade:
         with _started_source(options.pool and len(to_grade) > 1) as source:
             asyncio.run(
