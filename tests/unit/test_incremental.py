@@ -19,7 +19,6 @@ def previous(tmp_path, exp_decay, **changes):
     notebook = tmp_path / "hw.ipynb"
     notebook.write_text('{"cells": []}', "utf-8")
     from grader import __version__
-
     from grader.api import unscored_result
 
     document = unscored_result("hw.ipynb", exp_decay, "ko", "invalid", "x").to_json() | {
