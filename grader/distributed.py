@@ -21,6 +21,7 @@ import asyncio
 import hashlib
 import logging
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -95,6 +96,23 @@ class KernelPool(WorkerPlugin):
         if self.source is not None:
             self.source.close()
             self.source = None
+
+
+def namespaces_here() -> bool:
+    """Whether this worker can build the sandbox (run on each worker by the client)."""
+    from grader.run.sandbox import sandbox_available
+
+    return sandbox_available()
+
+
+def warn_unconfined(client: Client) -> None:
+    """Say which workers grade without namespaces (memory cap only), as a local run does."""
+    from grader.run.sandbox import UNAVAILABLE_WARNING
+
+    lacking = sorted(a for a, ok in client.run(namespaces_here).items() if not ok)
+    if lacking:
+        shown = ", ".join(lacking[:5]) + (f", … ({len(lacking)})" if len(lacking) > 5 else "")
+        print(f"warning: on Dask worker(s) {shown}: {UNAVAILABLE_WARNING}", file=sys.stderr)
 
 
 def grade_on_worker(
@@ -184,6 +202,7 @@ def grade_on_dask(
     with connected(address, jobs) as client:
         plugin = KernelPool(pooled)
         client.register_plugin(plugin, name=plugin.name)
+        warn_unconfined(client)
         waiting = list(reversed(paths))
         running: dict[str, Path] = {}
         finished = as_completed()
