@@ -35,10 +35,12 @@ from tests import notebooks as nbs  # noqa: E402
 
 
 def _children(pid: int) -> list[int]:
+    """Children by their PPid (/proc/<pid>/task/*/children is not in every kernel)."""
     found = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
+    for status in Path("/proc").glob("[0-9]*/status"):
         try:
-            found += [int(c) for c in (task / "children").read_text().split()]
+            if f"\nPPid:\t{pid}\n" in status.read_text():
+                found.append(int(status.parent.name))
         except OSError:
             pass
     return found
@@ -121,6 +123,18 @@ def scores(out: Path) -> dict:
     }
 
 
+PHASES = ("kernel_ready", "cells", "shutdown", "facts", "judge")
+
+
+def phases(out: Path) -> dict[str, float]:
+    """Mean seconds per phase over the submissions of a graded folder (from run.json)."""
+    records = [
+        json.loads(p.read_text("utf-8")).get("phases", {})
+        for p in (out / "submissions").glob("*/run.json")
+    ]
+    return {name: sum(r.get(name, 0.0) for r in records) / max(1, len(records)) for name in PHASES}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--copies", type=int, default=24)
@@ -149,6 +163,7 @@ def main() -> None:
             check_s, _ = timed([sys.executable, "-m", "grader", "check", str(single)])
             plain = plain_nbclient(paths)
             same = scores(root / "pool") == scores(root / "nopool")
+            pool_phases, plain_phases = phases(root / "pool"), phases(root / "nopool")
 
     n = args.copies
     print(
@@ -182,6 +197,11 @@ def main() -> None:
     print(f"lecture notebook with the homework at its end: {lecture_s:.1f} s")
     print(f"grader check, one notebook, cold start: {check_s:.1f} s")
     print(f"statuses, scores and checks identical with and without the pool: {same}")
+    print("mean seconds per submission and phase (each job runs one submission at a time):")
+    print("| phase | warm pool | --no-pool |")
+    print("|---|---|---|")
+    for name in PHASES:
+        print(f"| {name} | {pool_phases[name]:.3f} | {plain_phases[name]:.3f} |")
 
 
 if __name__ == "__main__":

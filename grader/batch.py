@@ -169,6 +169,8 @@ async def _grade_here(
     collector: Collector,
 ) -> None:
     semaphore = asyncio.Semaphore(max(1, jobs))
+    if hasattr(source, "expected"):  # the pool starts no kernel for a submission to come
+        source.expected = len(paths)
 
     async def one(path: Path) -> None:
         async with semaphore:
@@ -224,7 +226,7 @@ def grade_folder(
             collector,
         )
     elif to_grade:
-        with _started_source(options.pool and len(to_grade) > 1) as source:
+        with _started_source(options.pool and len(to_grade) > 1, options.jobs) as source:
             asyncio.run(
                 _grade_here(
                     to_grade, assignment, submission_options, options.jobs, source, collector
@@ -234,9 +236,10 @@ def grade_folder(
 
 
 @contextmanager
-def _started_source(pooled: bool):
-    """The warm pool when asked for and it starts; plain kernels otherwise."""
-    source = kernel_source(pooled)
+def _started_source(pooled: bool, jobs: int):
+    """The warm pool when asked for and it starts (keeping as many kernels started ahead
+    as there are jobs); plain kernels otherwise."""
+    source = kernel_source(pooled, ready_kernels=max(1, jobs))
     try:
         source.start()
     except PoolUnavailable as error:

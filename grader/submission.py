@@ -122,6 +122,7 @@ async def _graded(
         if attempt == 2 or not lost:
             break
     run, failed = _run_summary(executed, options.limits)
+    judge_started = time.monotonic()
     result = judge_facts(
         display_name(name),
         executed.facts,
@@ -141,6 +142,7 @@ async def _graded(
         result.seconds,
         executed.facts.rejected_records,
         executed.facts.caps,
+        (*executed.phases.items(), ("judge", time.monotonic() - judge_started)),
     )
     artifacts = {FACTS: facts_text(executed.facts)}
     if executed.executed is not None:

@@ -37,6 +37,7 @@ from grader.run.pool import KernelSource, PlainSource
 from grader.run.sandbox import SandboxPolicy, close_box, open_box, plan, scratch_root
 
 FINISH_TIMEOUT_S = 30
+JOURNAL = "facts.jsonl"
 REAP_TIMEOUT_S = 30
 RESPONSE_TIMEOUT_S = 10
 STARTUP_TIMEOUT_S = 60
@@ -76,11 +77,26 @@ class Execution:
     secret: str
     seconds: float
     executed: nbformat.NotebookNode | None = None  # the student's cells with their outputs
+    # seconds spent per phase: kernel_ready, cells, shutdown (for the benchmark)
+    phases: dict[str, float] = dataclasses.field(default_factory=dict)
+    workdir: Path | None = None  # the folder the kernel ran in (the caller removes it)
 
 
-def _probe_install_source(journal_fd: int, secret: str) -> str:
+def _probe_install_source(journal_fd: int, secret: str, incoming: Path | None = None) -> str:
+    # a kernel started before its submission was known gets the submission's files now,
+    # from its box (only the grader writes there once the kernel answers)
+    copy = (
+        [
+            "import shutil as _grader_shutil",
+            f"_grader_shutil.copytree({str(incoming)!r}, '.', dirs_exist_ok=True)",
+            "del _grader_shutil",
+        ]
+        if incoming is not None
+        else []
+    )
     return "\n".join(
         [
+            *copy,
             "import importlib.util as _grader_util, sys as _grader_sys",
             "_grader_spec = _grader_util.spec_from_file_location(",
             f"    '_grader_probe', {str(PROBE_PATH)!r})",
@@ -127,6 +143,97 @@ def _cell_run(index: int, cell, reply: dict | None, timed_out: bool) -> CellRun:
     return CellRun(index, "ok", head)
 
 
+@dataclass
+class StartedKernel:
+    """A sandboxed kernel that answers, in its own work folder, with its journal."""
+
+    workdir: Path
+    journal_fd: int
+    kernel_log: object
+    km: OwnInterpreterKernelManager | None = None
+    kc: object = None
+    process: object = None
+    namespace: str | None = None
+    error: Exception | None = None  # why it did not start
+
+    @property
+    def box(self) -> Path:
+        return self.workdir / "box"
+
+    @property
+    def pid(self) -> int | None:
+        return getattr(self.process, "pid", None)
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def discard(self) -> None:
+        """Kill it and free its files (a kernel that was never used)."""
+        kill_process_group(self.pid)
+        if self.kc is not None:
+            try:
+                self.kc.stop_channels()
+            except Exception:  # noqa: BLE001 - its loop may be gone
+                pass
+        self.close_files()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def close_files(self) -> None:
+        if not self.kernel_log.closed:
+            self.kernel_log.close()
+        try:
+            os.close(self.journal_fd)
+        except OSError:
+            pass
+
+
+def _kernel_manager(box: Path, limits: Limits, source: KernelSource):
+    """A kernel manager talking over unix sockets in the box (no TCP: the kernel may
+    have no network at all), whose command starts the kernel in its sandbox."""
+    manager = OwnInterpreterKernelManager(
+        kernel_name="python3",
+        transport="ipc",
+        ip=str(box / "ipc"),
+        connection_file=str(box / "connection.json"),
+    )
+    sandbox = plan(limits.sandbox, box, box / "cwd")
+    manager.spec_fields = source.kernel_spec_fields(list(KERNEL_ARGV), sandbox)
+    return manager
+
+
+async def start_kernel(workdir: Path, limits: Limits, source: KernelSource) -> StartedKernel:
+    """Start a sandboxed kernel whose box is ``workdir/box`` and wait until it answers.
+    ``workdir`` holds what only the grader sees (journal, kernel log)."""
+    (workdir / "box" / "cwd").mkdir(parents=True, exist_ok=True)
+    journal_fd = os.open(workdir / JOURNAL, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    kernel = StartedKernel(workdir, journal_fd, (workdir / "kernel.log").open("ab"))
+    try:
+        kernel.km = _kernel_manager(kernel.box, limits, source)
+        open_box(kernel.box)
+        # pass_fds: only this kernel inherits its journal's descriptor
+        await kernel.km.start_kernel(
+            cwd=str(kernel.box / "cwd"),
+            env={**kernel_environment(), "GRADER_JOURNAL_FD": str(journal_fd)},
+            stdout=kernel.kernel_log,
+            stderr=kernel.kernel_log,
+            pass_fds=(journal_fd,),
+        )
+        kernel.process = getattr(getattr(kernel.km, "provisioner", None), "process", None)
+        kernel.namespace = kernel_namespace(kernel.pid)
+        # No heartbeat channel: aliveness comes from the process itself, and a heartbeat
+        # thread whose socket the student's code broke would hang the cleanup.
+        kernel.kc = kernel.km.client()
+        await ensure_async(kernel.kc.start_channels(hb=False))
+        await kernel.kc.wait_for_ready(timeout=STARTUP_TIMEOUT_S)
+        close_box(kernel.box)
+    except Exception as error:  # noqa: BLE001 - the run turns it into a status
+        kernel.error = error
+    except BaseException:  # cancelled (a batch ending while kernels start ahead)
+        kernel.discard()
+        raise
+    return kernel
+
+
 class KernelUnresponsive(Exception):
     """The kernel is alive but no longer answers; ``str(exc)`` says after which cell."""
 
@@ -158,31 +265,34 @@ class _Run:
         self.process = None
         self.namespace: str | None = None  # the kernel's PID namespace
 
-    def _kernel_manager(self) -> OwnInterpreterKernelManager:
-        """A kernel manager talking over unix sockets in the box (no TCP: the kernel may
-        have no network at all), whose command starts the kernel in its sandbox."""
-        manager = OwnInterpreterKernelManager(
-            kernel_name="python3",
-            transport="ipc",
-            ip=str(self.box / "ipc"),
-            connection_file=str(self.box / "connection.json"),
-        )
-        sandbox = plan(self.limits.sandbox, self.box, self.cwd)
-        manager.spec_fields = self.source.kernel_spec_fields(list(KERNEL_ARGV), sandbox)
-        return manager
-
     def _timeout_for(self, cell) -> int:
         return max(1, int(self.current_cell_timeout or 1))
 
     def _on_cell_executed(self, cell, cell_index, execute_reply):
         self.replies[cell_index] = execute_reply.get("content", {}) if execute_reply else {}
 
+    async def _kernel(self) -> tuple[StartedKernel, Path | None]:
+        """A kernel for this run: one the source started ahead of time (the submission's
+        files then go to its box, and the first cell copies them in), else a new one."""
+        ready = await self.source.take_ready(
+            self.limits, lambda workdir: start_kernel(workdir, self.limits, self.source)
+        )
+        if ready is None:
+            return await start_kernel(self.workdir, self.limits, self.source), None
+        incoming = ready.box / "incoming"
+        shutil.copytree(self.cwd, incoming)
+        return ready, incoming
+
     async def run(self) -> Execution:
         started = time.monotonic()
         self.deadline = started + self.limits.notebook_timeout_s
+        kernel, incoming = await self._kernel()
+        self.workdir, self.journal_path = kernel.workdir, kernel.workdir / JOURNAL
+        self.process, self.namespace = kernel.process, kernel.namespace
+        ready = time.monotonic()
         run_nb = nbformat.v4.new_notebook(metadata=copy.deepcopy(self.student_nb.metadata))
-        journal_fd = os.open(self.journal_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        run_nb.cells = [nbformat.v4.new_code_cell(_probe_install_source(journal_fd, self.secret))]
+        install = _probe_install_source(kernel.journal_fd, self.secret, incoming)
+        run_nb.cells = [nbformat.v4.new_code_cell(install)]
         run_nb.cells += [nbformat.v4.new_code_cell(c.source) for _, c in self.code_cells]
         run_nb.cells.append(nbformat.v4.new_code_cell(FINISH_SOURCE))
         client = CappedNotebookClient(
@@ -199,31 +309,17 @@ class _Run:
             on_cell_executed=self._on_cell_executed,
             caps=self.limits.output,
         )
-        client.km = self._kernel_manager()
-        status, reason, pid = "completed", None, None
-        kernel_log = (self.workdir / "kernel.log").open("ab")
+        client.km, client.kc = kernel.km, kernel.kc
+        status, reason, cells_done = "completed", None, None
         try:
-            open_box(self.box)
-            # pass_fds: only this kernel inherits its journal's descriptor
-            await client.async_start_new_kernel(
-                cwd=str(self.cwd),
-                env={**kernel_environment(), "GRADER_JOURNAL_FD": str(journal_fd)},
-                stdout=kernel_log,
-                stderr=kernel_log,
-                pass_fds=(journal_fd,),
-            )
-            self.process = getattr(getattr(client.km, "provisioner", None), "process", None)
-            pid = getattr(self.process, "pid", None)
-            self.namespace = kernel_namespace(pid)
-            # No heartbeat channel: aliveness comes from the process itself, and a heartbeat
-            # thread whose socket the student's code broke would hang the cleanup.
-            client.kc = client.km.client()
-            await ensure_async(client.kc.start_channels(hb=False))
-            await client.kc.wait_for_ready(timeout=STARTUP_TIMEOUT_S)
-            close_box(self.box)
-            client.kc.allow_stdin = False
-            async with client.async_setup_kernel():
-                status, reason = await self._execute_all(client)
+            if kernel.error is not None:
+                status = "failed"
+                reason = f"the kernel could not be run: {kernel.error}"
+            else:
+                client.kc.allow_stdin = False
+                async with client.async_setup_kernel():
+                    status, reason = await self._execute_all(client)
+                    cells_done = time.monotonic()
         except DeadKernelError:
             status, reason = "dead", self._death_reason()
         except KernelUnresponsive as exc:
@@ -236,10 +332,17 @@ class _Run:
             if status == "completed":
                 status, reason = "failed", f"the kernel could not be run: {exc}"
         finally:
-            kill_process_group(pid)
+            kill_process_group(kernel.pid)
             await self._reaped()
-            kernel_log.close()
-            os.close(journal_fd)
+            kernel.close_files()
+        finished = time.monotonic()
+        phases = {}
+        if cells_done is not None:
+            phases = {
+                "kernel_ready": ready - started,
+                "cells": cells_done - ready,
+                "shutdown": finished - cells_done,
+            }
         cells = tuple(
             dataclasses.replace(
                 _cell_run(
@@ -258,8 +361,10 @@ class _Run:
             cells,
             self.journal_path,
             self.secret,
-            time.monotonic() - started,
+            finished - started,
             executed,
+            phases,
+            self.workdir,
         )
 
     async def _reaped(self) -> None:
@@ -394,6 +499,7 @@ class Executed:
     seconds: float
     executed: nbformat.NotebookNode | None
     facts: Facts
+    phases: dict[str, float] = dataclasses.field(default_factory=dict)  # seconds per phase
 
 
 def _file_name_in_box(name: str) -> str:
@@ -409,14 +515,19 @@ async def execute_submission_async(
     working folder holds the notebook's bytes as ``name``; the journal is read (and
     checked against the run's secret) before the folder goes."""
     workdir = Path(tempfile.mkdtemp(prefix="sub-", dir=scratch_root()))
+    ran_in = None  # a kernel started ahead runs in a folder of its own
     try:
         cwd = workdir / "box" / "cwd"
         cwd.mkdir(parents=True)
         (cwd / _file_name_in_box(name)).write_bytes(content)
         execution = await execute_notebook_async(nb, workdir, limits, source)
+        ran_in = execution.workdir
+        facts_started = time.monotonic()
         facts = read_journal(execution.journal_path, execution.secret)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+        if ran_in is not None:
+            shutil.rmtree(ran_in, ignore_errors=True)
     return Executed(
         execution.status,
         execution.reason,
@@ -424,4 +535,5 @@ async def execute_submission_async(
         execution.seconds,
         execution.executed,
         facts,
+        {**execution.phases, "facts": time.monotonic() - facts_started},
     )

@@ -30,13 +30,14 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from jupyter_client.provisioning import LocalProvisioner
 from traitlets import Dict, Unicode
 
 from grader.run.kernel import kernel_environment, kill_process_group
-from grader.run.sandbox import SandboxPlan, sandboxed_argv
+from grader.run.sandbox import SandboxPlan, sandboxed_argv, scratch_root
 
 ZYGOTE = Path(__file__).with_name("zygote.py")
 READY_TIMEOUT_S = 180
@@ -63,6 +64,11 @@ class KernelSource:
     def lost_since(self, generation: int) -> bool:
         """Whether kernels started at ``generation`` may have died with the source."""
         return False
+
+    async def take_ready(self, limits, start: Callable[[Path], Awaitable]):
+        """A kernel started ahead of time for ``limits`` (``start(workdir)`` makes one), or
+        None: the caller then starts its own.  Plain sources keep none."""
+        return None
 
     def close(self) -> None:
         """Release it; no process of the source is alive afterwards."""
@@ -140,9 +146,60 @@ class ForkSource(KernelSource):
 
     name = "fork"
 
-    def __init__(self):
+    def __init__(self, ready_kernels: int = 0):
         self.zygote: Zygote | None = None
         self._lock = threading.Lock()
+        # kernels started before they are needed: while submissions run, the next ones'
+        # kernels fork, enter their sandbox and boot ipykernel (a bounded queue per
+        # set of limits; each holds about one forked kernel's memory)
+        self.ready_kernels = ready_kernels
+        self.expected: int | None = None  # submissions still to come, when known
+        self._ready: dict[object, list] = {}
+        self._starting: dict[object, set[asyncio.Task]] = {}
+
+    async def take_ready(self, limits, start: Callable[[Path], Awaitable]):
+        if self.ready_kernels <= 0:
+            return None
+        queue = self._ready.setdefault(limits, [])
+        kernel = None
+        while queue and kernel is None:
+            candidate = queue.pop(0)
+            if candidate.error is None and candidate.alive():
+                kernel = candidate
+            else:
+                candidate.discard()
+        if self.expected is not None:
+            self.expected -= 1
+        self._refill(limits, start)
+        return kernel
+
+    def _refill(self, limits, start) -> None:
+        starting = self._starting.setdefault(limits, set())
+        wanted = self.ready_kernels
+        if self.expected is not None:  # none started for submissions that will not come
+            wanted = min(wanted, self.expected)
+        missing = wanted - len(self._ready[limits]) - len(starting)
+        for _ in range(max(0, missing)):
+            task = asyncio.ensure_future(self._start_one(limits, start))
+            starting.add(task)
+            task.add_done_callback(starting.discard)
+
+    async def _start_one(self, limits, start) -> None:
+        workdir = Path(tempfile.mkdtemp(prefix="ready-", dir=scratch_root()))
+        kernel = await start(workdir)
+        if self.zygote is None:  # closed meanwhile
+            kernel.discard()
+        else:
+            self._ready[limits].append(kernel)
+
+    def _discard_ready(self) -> None:
+        for task in [t for tasks in self._starting.values() for t in tasks]:
+            task.cancel()
+        for queue in self._ready.values():
+            for kernel in queue:
+                kernel.discard()
+        self._ready.clear()
+        self._starting.clear()
 
     def start(self) -> None:
         with self._lock:
@@ -162,6 +219,7 @@ class ForkSource(KernelSource):
             return True
 
     def close(self) -> None:
+        self._discard_ready()
         with self._lock:
             if self.zygote is not None:
                 self.zygote.close()
@@ -256,6 +314,7 @@ class ForkProvisioner(LocalProvisioner):
         return self.connection_info
 
 
-def kernel_source(pooled: bool) -> KernelSource:
-    """The source the options ask for (not started yet)."""
-    return ForkSource() if pooled else PlainSource()
+def kernel_source(pooled: bool, ready_kernels: int = 0) -> KernelSource:
+    """The source the options ask for (not started yet); a pool keeps ``ready_kernels``
+    kernels started ahead of the submissions that will use them."""
+    return ForkSource(ready_kernels) if pooled else PlainSource()

@@ -31,6 +31,9 @@ class RunRecord:
     # keep: lines refused (not the probe's), caps hit.  The judge's review needs them.
     rejected_records: int = 0
     facts_caps: tuple[str, ...] = ()
+    # seconds per phase (kernel_ready, cells, shutdown, facts, judge): the benchmark's
+    # breakdown; not used for judging
+    phases: tuple[tuple[str, float], ...] = ()
 
 
 def run_record_document(record: RunRecord) -> dict:
@@ -44,6 +47,7 @@ def run_record_document(record: RunRecord) -> dict:
         "seconds": round(record.seconds, 3),
         "rejected_records": record.rejected_records,
         "facts_caps": list(record.facts_caps),
+        "phases": {name: round(value, 4) for name, value in record.phases},
     }
 
 
@@ -111,6 +115,7 @@ def load_run_record(folder: Path) -> RunRecord | None:
         seconds=float(spec.get("seconds", 0.0)),
         rejected_records=int(spec.get("rejected_records", 0)),
         facts_caps=tuple(str(c) for c in spec.get("facts_caps", ())),
+        phases=tuple((str(k), float(v)) for k, v in spec.get("phases", {}).items()),
     )
 
 
