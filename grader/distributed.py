@@ -22,6 +22,7 @@ import hashlib
 import logging
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -73,8 +74,10 @@ def parse_address(address: str) -> str | int:
 
 
 class KernelPool(WorkerPlugin):
-    """One kernel source per worker for the worker's life: the warm pool (ForkSource)
-    when asked for and it starts, plain kernels otherwise."""
+    """One kernel source per worker for the worker's life: the warm pool (ForkSource,
+    keeping one kernel started ahead per thread of the worker) when asked for and it
+    starts, plain kernels otherwise.  Its submissions all run on one event loop of its
+    own (a thread), as a local batch's do: kernels started ahead belong to that loop."""
 
     idempotent = True  # a second batch on the same cluster finds its pool warm
 
@@ -82,9 +85,17 @@ class KernelPool(WorkerPlugin):
         self.pooled = pooled
         self.name = f"grader-kernels-{'fork' if pooled else 'plain'}"
         self.source: KernelSource | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.thread: threading.Thread | None = None
 
     async def setup(self, worker) -> None:
-        source = kernel_source(self.pooled)
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(
+            target=self.loop.run_forever, name="grader-kernels", daemon=True
+        )
+        self.thread.start()
+        slots = int(getattr(getattr(worker, "state", None), "nthreads", 1) or 1)
+        source = kernel_source(self.pooled, ready_kernels=slots)
         try:
             await asyncio.to_thread(source.start)  # importing TensorFlow takes a while
         except PoolUnavailable as error:
@@ -92,10 +103,23 @@ class KernelPool(WorkerPlugin):
             source = PlainSource()
         self.source = source
 
+    def run(self, coroutine) -> object:
+        """Run ``coroutine`` on the pool's loop; called from one of the worker's threads."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
+
     def teardown(self, worker) -> None:
-        if self.source is not None:
-            self.source.close()
-            self.source = None
+        source, self.source = self.source, None
+        if self.loop is None:
+            return
+        if source is not None:  # on its loop: kernels started ahead belong to it
+            self.run(_closed(source))
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=30)
+        self.loop = self.thread = None
+
+
+async def _closed(source: KernelSource) -> None:
+    source.close()
 
 
 def namespaces_here() -> bool:
@@ -125,9 +149,11 @@ def grade_on_worker(
     """The task: one submission on this worker, with its plugin's kernel source; the
     Outcome as JSON data."""
     plugin = get_worker().plugins.get(plugin_name)
-    source = getattr(plugin, "source", None) or PlainSource()
-    outcome = asyncio.run(grade_submission_async(name, content, assignment, options, source))
-    return outcome.to_json()
+    if getattr(plugin, "source", None) is None:  # not set up: a plain kernel, here
+        graded = grade_submission_async(name, content, assignment, options, PlainSource())
+        return asyncio.run(graded).to_json()
+    graded = grade_submission_async(name, content, assignment, options, plugin.source)
+    return plugin.run(graded).to_json()
 
 
 @contextmanager
