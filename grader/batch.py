@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import sys
+import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -46,6 +47,8 @@ from grader.submission import (
 )
 
 SUBMISSION_SUFFIXES = (".ipynb",)
+FLUSH_INTERVAL_S = 1.0  # results.json is rewritten at most this often while grading ...
+FLUSH_SHARE = 20  # ... and at most 1/20 of the time goes to rewriting it
 
 
 class DaskUnavailable(RuntimeError):
@@ -133,6 +136,8 @@ class Collector:
         self.total = total
         self.on_done = on_done
         self.results: dict[str, Result] = {}
+        self._flushed_at = 0.0
+        self._flush_seconds = 0.0
 
     def reused(self, result: Result) -> None:
         self._add(result, reused=True)
@@ -148,7 +153,7 @@ class Collector:
 
     def _add(self, result: Result, reused: bool) -> None:
         self.results[result.submission] = result
-        self.flush()
+        self.flush(final=len(self.results) >= self.total)
         done = Done(result.submission, result.status, result.score, result.max_score, reused)
         self.on_done(done, len(self.results), self.total)
 
@@ -156,8 +161,18 @@ class Collector:
         """The content of results.json."""
         return results_document(self.assignment.name, [r.to_json() for r in self.results.values()])
 
-    def flush(self) -> None:
+    def flush(self, final: bool = True) -> None:
+        """Rewrite results.json (atomically).  Unless ``final``, only when the last
+        rewrite is long enough ago: a class of thousands makes a file of megabytes,
+        and rewriting it after every submission would cost more than grading (the
+        submission's own result.json is written at once either way)."""
+        now = time.monotonic()
+        wait = max(FLUSH_INTERVAL_S, FLUSH_SHARE * self._flush_seconds)
+        if not final and now - self._flushed_at < wait:
+            return
         write_json_atomic(self.out / "results.json", self.document())
+        self._flushed_at = time.monotonic()
+        self._flush_seconds = self._flushed_at - now
 
 
 async def _grade_here(
@@ -213,6 +228,20 @@ def grade_folder(
         else:
             collector.reused(previous)
     submission_options = options.submission_options(folder, out)
+    try:
+        _grade(to_grade, assignment, options, submission_options, collector)
+    finally:  # an interrupted batch leaves results.json with everything finished
+        collector.flush()
+    return collector.document()
+
+
+def _grade(
+    to_grade: list[Path],
+    assignment: Assignment,
+    options: BatchOptions,
+    submission_options: SubmissionOptions,
+    collector: Collector,
+) -> None:
     if options.dask and to_grade:
         from grader.distributed import grade_on_dask
 
@@ -232,7 +261,6 @@ def grade_folder(
                     to_grade, assignment, submission_options, options.jobs, source, collector
                 )
             )
-    return collector.document()
 
 
 @contextmanager
