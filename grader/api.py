@@ -74,6 +74,10 @@ def judge_facts(
     seconds: float = 0.0,
 ) -> Result:
     """Judge saved or fresh facts: pure, no kernel, milliseconds."""
+    if assignment.questions:
+        return _judge_questions(
+            submission, facts, run, assignment, lang, status, sha256, failed_cells, seconds
+        )
     case = Case(facts, run, assignment, reference_for(assignment))
     checks = judge(case, lang)
     messages = []
@@ -148,6 +152,57 @@ def judge_facts(
         lang=lang,
         review=review,
         caps=caps,
+    )
+
+
+def _judge_questions(
+    submission: str,
+    facts: Facts,
+    run: RunSummary,
+    assignment: Assignment,
+    lang: str,
+    status: str,
+    sha256: str,
+    failed_cells: tuple[FailedCell, ...],
+    seconds: float,
+) -> Result:
+    """A notebook of several questions: a score per question and their sum."""
+    from grader.questions import judge_questions
+
+    checks, questions, review = judge_questions(assignment, facts, run, lang)
+    messages = []
+    if status == "timeout":
+        messages.append(
+            assignment.message("status.timeout", lang, limit=f"{run.notebook_timeout_s:g}")
+        )
+    elif status == "error":
+        messages.append(assignment.message("status.error", lang, reason=run.reason or "?"))
+    scores = ", ".join(f"{q.title} {q.score:g}/{q.max_score:g}" for q in questions)
+    messages.append(assignment.message("question.total", lang, scores=scores))
+    caps = tuple(
+        dict.fromkeys([*run.caps, *facts.caps, *(c for f in facts.figures for c in f.capped)])
+    )
+    if caps:
+        messages.append(assignment.message("caps.hit", lang, caps=", ".join(caps)))
+    if review:
+        messages.insert(0, assignment.message("review.flagged", lang, reasons="; ".join(review)))
+    return Result(
+        submission=submission,
+        status=status,
+        score=round(float(sum(q.score for q in questions)), 6),
+        max_score=assignment.max_score,
+        beta=None,
+        checks=checks,
+        messages=tuple(messages),
+        sha256=sha256,
+        assignment=assignment.name,
+        assignment_digest=assignment.digest,
+        failed_cells=failed_cells,
+        seconds=seconds,
+        lang=lang,
+        review=review,
+        caps=caps,
+        questions=tuple(q.to_json() for q in questions),
     )
 
 

@@ -6,6 +6,7 @@ The bundled assignments and their references live in the repository's top-level
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import tomllib
 from dataclasses import dataclass, field
@@ -106,6 +107,20 @@ class Assignment:
     beta_mse_ratio: float | None = None
     late: LatePolicy | None = None  # [late]: due date, deduction, floor, grace
     canvas_column: str | None = None  # [canvas]: the gradebook header "Name (id)"
+    # [model] bias = true: the intercept "1" is the layer's bias (Dense(1)), not a column
+    bias: bool = False
+    # A question of a multi-question assignment: its family, id and title; the parent
+    # assignment lists its questions (empty: today's one-question assignment).
+    family: str = "linear"
+    question: str = ""
+    question_title: dict = field(default_factory=dict)
+    questions: tuple[Assignment, ...] = ()
+    # family-specific settings of a question ([questions.family_settings])
+    settings: dict = field(default_factory=dict)
+
+    def label(self, lang: str) -> str:
+        """A question's title in ``lang`` (its id when it has none)."""
+        return str(self.question_title.get(lang) or self.question_title.get("en") or self.question)
 
     def design(self, x: np.ndarray) -> np.ndarray:
         """The design matrix X = [feature_1(x), feature_2(x), ...]."""
@@ -172,53 +187,113 @@ def load_assignment(name_or_path: str | Path) -> Assignment:
         if not shared_path.is_file():
             shared_path = SHARED_MESSAGES
         shared = tomllib.loads(shared_path.read_text("utf-8")) if shared_path.is_file() else {}
-        data, model, training = spec["data"], spec["model"], spec["training"]
-        scoring = spec.get("scoring", {})
-        assignment = Assignment(
-            name=spec["name"],
-            version=int(spec.get("version", 1)),
-            title=dict(spec.get("title", {})),
-            data=DataSpec(
-                int(data["seed"]),
-                int(data["n"]),
-                float(data["x_start"]),
-                float(data["x_stop"]),
-                str(data["truth"]),
-                float(data["noise_sd"]),
-            ),
-            features=tuple(model["features"]),
-            beta_names=tuple(model["beta_names"]),
-            confusable_features=tuple(model.get("confusable_features", ())),
-            design_code=str(model.get("design_code", "")),
-            training=TrainingSpec(
-                str(training["layer"]),
-                str(training["optimizer"]),
-                float(training["learning_rate"]),
-                str(training["loss"]),
-                bool(training["full_batch"]),
-                int(training["epochs"]),
-                str(training["initializer"]),
-            ),
-            check_points={k: float(v) for k, v in spec["checks"].items()},
-            cap_when_beta_fails=float(scoring.get("cap_when_beta_fails", 1.0)),
-            beta_requires_trained=bool(scoring.get("beta_requires_trained", True)),
-            reference_seeds=int(scoring.get("reference_seeds", 30)),
-            messages=_merge_messages(shared.get("messages", {}), spec.get("messages", {})),
-            directory=path.parent.resolve(),
-            digest=hashlib.sha256(
-                raw + (shared_path.read_bytes() if shared_path.is_file() else b"")
-            ).hexdigest(),
-            beta_mse_ratio=(
-                float(scoring["beta_mse_ratio"]) if "beta_mse_ratio" in scoring else None
-            ),
-            late=parse_late_policy(spec.get("late")),
-            canvas_column=_canvas_column(spec.get("canvas", {}), spec.get("title", {})),
-        )
+        messages = _merge_messages(shared.get("messages", {}), spec.get("messages", {}))
+        digest = hashlib.sha256(
+            raw + (shared_path.read_bytes() if shared_path.is_file() else b"")
+        ).hexdigest()
+        common = {
+            "title": dict(spec.get("title", {})),
+            "messages": messages,
+            "directory": path.parent.resolve(),
+            "digest": digest,
+            "late": parse_late_policy(spec.get("late")),
+            "canvas_column": _canvas_column(spec.get("canvas", {}), spec.get("title", {})),
+        }
+        if "questions" in spec:
+            assignment = _with_questions(spec, common)
+        else:
+            assignment = _one_question(spec, spec["name"], common)
     except (KeyError, TypeError, ValueError, tomllib.TOMLDecodeError) as exc:
         raise AssignmentError(f"{path}: {type(exc).__name__}: {exc}") from None
-    if len(assignment.beta_names) != len(assignment.features):
-        raise AssignmentError(f"{path}: beta_names and features differ in length")
+    for part in assignment.questions or (assignment,):
+        if len(part.beta_names) != len(part.features):
+            raise AssignmentError(f"{path}: beta_names and features differ in length")
     return assignment
+
+
+def _one_question(spec: dict, name: str, common: dict, **extra) -> Assignment:
+    """An assignment (or a question) from its [data], [model], [training], [checks]."""
+    data, model, training = spec["data"], spec["model"], spec["training"]
+    scoring = spec.get("scoring", {})
+    return Assignment(
+        name=name,
+        version=int(spec.get("version", 1)),
+        data=DataSpec(
+            int(data.get("seed", 0)),
+            int(data["n"]),
+            float(data["x_start"]),
+            float(data["x_stop"]),
+            str(data.get("truth", "0")),
+            float(data.get("noise_sd", 0.0)),
+        ),
+        features=tuple(model["features"]),
+        beta_names=tuple(model["beta_names"]),
+        confusable_features=tuple(model.get("confusable_features", ())),
+        design_code=str(model.get("design_code", "")),
+        training=TrainingSpec(
+            str(training["layer"]),
+            str(training["optimizer"]),
+            float(training["learning_rate"]),
+            str(training["loss"]),
+            bool(training["full_batch"]),
+            int(training["epochs"]),
+            str(training["initializer"]),
+        ),
+        check_points={k: float(v) for k, v in spec["checks"].items()},
+        cap_when_beta_fails=float(scoring.get("cap_when_beta_fails", 1.0)),
+        beta_requires_trained=bool(scoring.get("beta_requires_trained", True)),
+        reference_seeds=int(scoring.get("reference_seeds", 30)),
+        beta_mse_ratio=(float(scoring["beta_mse_ratio"]) if "beta_mse_ratio" in scoring else None),
+        bias=bool(model.get("bias", False)),
+        **common,
+        **extra,
+    )
+
+
+FAMILIES = ("linear", "logistic", "dense_stack")
+
+
+def _with_questions(spec: dict, common: dict) -> Assignment:
+    """A notebook of several questions: each is an assignment of its own (named
+    ``<name>/<id>``); the parent's checks are the questions' checks, named
+    ``<id>.<check>``."""
+    questions = []
+    for table in spec["questions"]:
+        family = str(table.get("family", "linear"))
+        if family not in FAMILIES:
+            raise ValueError(f"question {table.get('id')}: unknown family {family!r}")
+        question_id = str(table["id"])
+        questions.append(
+            _one_question(
+                {"version": spec.get("version", 1), **table},
+                f"{spec['name']}/{question_id}",
+                {**common, "title": dict(spec.get("title", {}))},
+                family=family,
+                question=question_id,
+                question_title=dict(table.get("title", {})),
+                settings=dict(table.get("settings", {})),
+            )
+        )
+    if len({q.question for q in questions}) != len(questions):
+        raise ValueError("two questions share an id")
+    first = questions[0]
+    return dataclasses.replace(
+        first,
+        name=spec["name"],
+        version=int(spec.get("version", 1)),
+        check_points={
+            f"{q.question}.{check}": points
+            for q in questions
+            for check, points in q.check_points.items()
+        },
+        beta_names=(),
+        features=(),
+        family="questions",
+        question="",
+        question_title={},
+        questions=tuple(questions),
+        settings={},
+    )
 
 
 @dataclass(frozen=True)

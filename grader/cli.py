@@ -565,16 +565,28 @@ def _gradescope_adjusted(entry: dict, assignment, args: argparse.Namespace) -> d
 
 
 def cmd_reference(args: argparse.Namespace) -> int:
-    from grader.reference import build_reference, reference_path
+    from grader.reference import build_reference, build_stack_reference, reference_path
 
     assignment = load_assignment(args.assignment)
-    document = build_reference(assignment, args.seeds)
-    worst = max(r["distance_to_set"] for r in document["keras_runs"])
-    print(
-        f"{reference_path(assignment)}: OLS {document['beta_ols']}, "
-        f"{len(document['keras_runs'])} Keras runs, largest distance to the set {worst:.2g}"
-        f" (tolerance {document['tolerance']:.2g})"
-    )
+    # a multi-question assignment: one file per linear question (the other families'
+    # references are computed from each student's own data when judging)
+    for question in assignment.questions:
+        if question.family == "dense_stack":
+            document = build_stack_reference(question)
+            low, high = document["mse_range"]
+            print(
+                f"{reference_path(question)}: {document['starts']} starts, "
+                f"MSE {low:.4g} … {high:.4g}"
+            )
+    parts = [q for q in assignment.questions if q.family == "linear"] or [assignment]
+    for part in parts:
+        document = build_reference(part, args.seeds)
+        worst = max(r["distance_to_set"] for r in document["keras_runs"])
+        print(
+            f"{reference_path(part)}: OLS {document['beta_ols']}, "
+            f"{len(document['keras_runs'])} Keras runs, largest distance to the set {worst:.2g}"
+            f" (tolerance {document['tolerance']:.2g})"
+        )
     return EXIT_OK
 
 

@@ -362,6 +362,7 @@ class Facts:
     records: tuple[dict, ...] = field(repr=False)  # the validated records, for saving
     evidence: tuple[EvidenceFact, ...] = ()
     duplicate_records: int = 0  # records whose sequence number was already taken
+    missing_records: int = 0  # sequence numbers absent: lines removed from the journal
     caps: tuple[str, ...] = ()  # the grader's journal caps hit while reading
 
     def model(self, serial: int) -> ModelFact | None:
@@ -415,6 +416,8 @@ def facts_from_records(
             end = payload
         elif kind == "evidence":
             evidence.append(EvidenceFact.parse(payload))
+        elif kind == "note" and str(payload.get("text", "")).startswith("cap "):
+            caps.append(str(payload["text"])[4:].split(":")[0])  # "cap figures: ..."
     return Facts(
         fits=tuple(fits),
         figures=tuple(figures[k] for k in sorted(figures)),
@@ -427,6 +430,7 @@ def facts_from_records(
         records=tuple(kept),
         evidence=tuple(evidence),
         duplicate_records=duplicates,
+        missing_records=max(seen_seqs, default=0) - len(seen_seqs),
         caps=tuple(caps),
     )
 
@@ -446,7 +450,7 @@ def read_journal(
     stops after ``time_limit_s``; each cap hit is named in ``Facts.caps``."""
     deadline = time.monotonic() + time_limit_s
     records: list = []
-    rejected = 0
+    rejected = skipped = 0
     caps: list[str] = []
     if path.is_file():
         with path.open("rb") as journal:
@@ -460,6 +464,7 @@ def read_journal(
                 break
             if len(line) > MAX_RECORD_BYTES:
                 caps.append("record_bytes")
+                skipped += 1
                 continue
             try:
                 records.append(json.loads(line, parse_constant=_no_constant))
@@ -472,6 +477,7 @@ def read_journal(
             **{
                 **facts.__dict__,
                 "rejected_records": facts.rejected_records + rejected,
+                "missing_records": max(0, facts.missing_records - skipped - rejected),
                 "caps": tuple(caps),
             }
         )
@@ -485,6 +491,7 @@ def facts_text(facts: Facts) -> str:
     document = {
         "records": list(facts.records),
         "rejected_records": facts.rejected_records,
+        "missing_records": facts.missing_records,
         "caps": list(facts.caps),
     }
     return json.dumps(document, ensure_ascii=False)
@@ -506,10 +513,17 @@ def with_journal_findings(facts: Facts, document: dict) -> Facts:
         if isinstance(saved_caps, list)
         else facts.caps
     )
-    if not rejected and caps == facts.caps:
+    missing = document.get("missing_records")  # absent: as the records show it
+    missing = missing if isinstance(missing, int) and missing >= 0 else facts.missing_records
+    if not rejected and caps == facts.caps and missing == facts.missing_records:
         return facts
     return Facts(
-        **{**facts.__dict__, "rejected_records": facts.rejected_records + rejected, "caps": caps}
+        **{
+            **facts.__dict__,
+            "rejected_records": facts.rejected_records + rejected,
+            "missing_records": missing,
+            "caps": caps,
+        }
     )
 
 

@@ -69,11 +69,8 @@ def _compute_reference(assignment: Assignment) -> Reference:
     beta_star = ols(design, y)
     mse_star = mse(design, y, beta_star)
     training = assignment.training
-    d = design.shape[1]
-    limit = glorot_uniform_limit(d, 1)
-    reachable = gd_reachable_set(
-        design, y, training.learning_rate, training.epochs, np.full(d, -limit), np.full(d, limit)
-    )
+    lower, upper, limit = start_box(assignment)
+    reachable = gd_reachable_set(design, y, training.learning_rate, training.epochs, lower, upper)
     corners = reachable.corners()
     scale = float(max(np.abs(corners).max(), limit, np.abs(beta_star).max()))
     tolerance = float32_tolerance(design, training.learning_rate, training.epochs, scale)
@@ -93,6 +90,34 @@ def _compute_reference(assignment: Assignment) -> Reference:
         mse_ratio_max=max(corner_mse) / mse_star,
         mse_bound=max(corner_mse) + float(np.linalg.norm(gradient)) * tolerance,
     )
+
+
+def start_box(assignment: Assignment) -> tuple[np.ndarray, np.ndarray, float]:
+    """(lower, upper, limit): where Keras's defaults start each β.  The kernel is
+    Glorot-uniform over its rows (fan_in = its rows, fan_out = 1); with ``bias`` the
+    intercept is the layer's bias, which starts at zero."""
+    d = len(assignment.features)
+    rows = d - 1 if assignment.bias and "1" in assignment.features else d
+    limit = glorot_uniform_limit(rows, 1)
+    lower, upper = np.full(d, -limit), np.full(d, limit)
+    if rows < d:
+        one = assignment.features.index("1")
+        lower[one] = upper[one] = 0.0
+    return lower, upper, limit
+
+
+def beta_of_weights(
+    assignment: Assignment, kernel: np.ndarray, bias: np.ndarray | None
+) -> np.ndarray:
+    """β in the assignment's order from the prescribed layer's kernel (and bias)."""
+    values = list(np.asarray(kernel, dtype=float).reshape(-1))
+    beta = []
+    for feature in assignment.features:
+        if feature == "1" and bias is not None:
+            beta.append(float(np.asarray(bias).reshape(-1)[0]))
+        else:
+            beta.append(float(values.pop(0)))
+    return np.array(beta)
 
 
 _computed: dict[tuple[str, str], Reference] = {}
@@ -134,9 +159,91 @@ def reference_document(assignment: Assignment, keras_runs: list[dict], provenanc
     }
 
 
-def deterministic_part(document: dict) -> dict:
-    """What a fresh build must reproduce exactly, whatever TensorFlow is installed."""
-    return {k: v for k, v in document.items() if k not in ("keras_runs", "provenance")}
+def deterministic_part(document: dict, other: dict | None = None):
+    """What a fresh build must reproduce exactly, whatever TensorFlow is installed; with
+    ``other``: whether the two documents agree on what describes the question (the
+    computed results aside)."""
+    kept = {k: v for k, v in document.items() if k not in ("keras_runs", "provenance")}
+    if other is None:
+        return kept
+    described = ("assignment", "family", "layers", "data", "prescribed_training", "starts")
+    return all(document.get(k) == other.get(k) for k in described)
+
+
+# -- dense stacks: the range of losses from Keras's starts -------------------------------
+STACK_REFERENCE_STARTS = 64  # Glorot-uniform starts replayed (numpy's seeded generator)
+
+
+def _prescribed_stack(question: Assignment):
+    from grader.families import Stack
+
+    layers, fan_in = [], 1
+    for units, activation in question.settings["layers"]:
+        layers.append((fan_in, int(units), True, str(activation)))
+        fan_in = int(units)
+    return Stack(tuple(layers))
+
+
+def stack_final_losses(question: Assignment) -> np.ndarray:
+    """The final MSE of the prescribed training from STACK_REFERENCE_STARTS draws of
+    Keras's default start, replayed in float64 numpy."""
+    from grader.families import glorot_starts, stack_train
+    from grader.replay import f32
+
+    x, y = question.data.generate()
+    stack = _prescribed_stack(question)
+    starts = glorot_starts(stack, STACK_REFERENCE_STARTS)
+    training = question.training
+    return stack_train(
+        stack, x.reshape(-1, 1), y, starts, f32(training.learning_rate), training.epochs
+    )
+
+
+def stack_reference_document(question: Assignment, provenance: dict, compute: bool = True) -> dict:
+    """reference.json of a dense_stack question; without ``compute`` only the part that
+    describes the question (to see whether a stored file is still its own)."""
+    data, training = question.data, question.training
+    document = {
+        "assignment": question.name,
+        "family": question.family,
+        "layers": [[int(u), str(a)] for u, a in question.settings["layers"]],
+        "data": {
+            "seed": data.seed,
+            "n": data.n,
+            "x_start": data.x_start,
+            "x_stop": data.x_stop,
+            "truth": data.truth,
+            "noise_sd": data.noise_sd,
+        },
+        "prescribed_training": {
+            "learning_rate": training.learning_rate,
+            "epochs": training.epochs,
+            "full_batch": training.full_batch,
+            "start": "glorot_uniform kernels, zero biases",
+        },
+        "starts": STACK_REFERENCE_STARTS,
+    }
+    if compute:
+        losses = stack_final_losses(question)
+        document["final_mse"] = _rounded(np.sort(losses))
+        document["mse_range"] = [float(f"{losses.min():.12g}"), float(f"{losses.max():.12g}")]
+        document["provenance"] = provenance
+    return document
+
+
+def build_stack_reference(question: Assignment) -> dict:
+    document = stack_reference_document(
+        question,
+        {
+            "numpy": np.__version__,
+            "python": platform.python_version(),
+            "machine": platform.machine(),
+        },
+    )
+    path = reference_path(question)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n", "utf-8")
+    return document
 
 
 def reference_path(assignment: Assignment) -> Path:
@@ -159,15 +266,24 @@ def run_keras_seeds(assignment: Assignment, seeds: list[int]) -> list[dict]:
 
     ref = reference_for(assignment)
     training = assignment.training
-    n, d = ref.design.shape
+    n = ref.design.shape[0]
     runs = []
     for seed in seeds:
         tf.keras.utils.set_random_seed(seed)
-        net = tf.keras.Sequential([tf.keras.layers.Dense(1, use_bias=False, input_dim=d)])
-        start = net.get_weights()[0].astype(float).reshape(-1)
+        bias = assignment.bias and "1" in assignment.features
+        keep = [j for j, f in enumerate(assignment.features) if not (bias and f == "1")]
+        inputs = ref.design[:, keep]
+        layer = tf.keras.layers.Dense(1, use_bias=bias, input_dim=len(keep))
+        net = tf.keras.Sequential([layer])
+
+        def beta(net=net, bias=bias):
+            weights = net.get_weights()
+            return beta_of_weights(assignment, weights[0], weights[1] if bias else None)
+
+        start = beta()
         net.compile(tf.keras.optimizers.SGD(training.learning_rate), loss=training.loss)
-        net.fit(ref.design, ref.y.reshape(n, 1), epochs=training.epochs, batch_size=n, verbose=0)
-        end = net.get_weights()[0].astype(float).reshape(-1)
+        net.fit(inputs, ref.y.reshape(n, 1), epochs=training.epochs, batch_size=n, verbose=0)
+        end = beta()
         replay = gd_replay(ref.design, ref.y, start, training.learning_rate, training.epochs)
         runs.append(
             {

@@ -16,7 +16,7 @@ optimizer's state.  Nothing here is a guess about a particular run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -55,6 +55,7 @@ class StepReport:
     deviation: float  # the deviation at the worst ratio
     tolerance: float  # the tolerance there
     final: np.ndarray  # the replayed weights after the last step (teacher-forced)
+    tolerances: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per step, largest
 
     @property
     def matches(self) -> bool:
@@ -183,6 +184,7 @@ def replay_steps(
     state = state or _State(before.shape[1])
     worst = (0.0, 0, 0.0, 0.0)
     predicted = before[0].copy() if len(before) else np.zeros(design.shape[1])
+    tolerances = np.zeros(len(batches))
     for k, rows in enumerate(batches):
         w = before[k]
         d, y = design[rows], targets[rows]
@@ -190,6 +192,7 @@ def replay_steps(
         e_g = gradient_error(d, y, w)
         predicted, error = apply(spec, state, w, g, e_g, spec.start_iteration + k)
         tolerance = error + 2 * U32 * (np.abs(w) + np.abs(after[k]))
+        tolerances[k] = float(tolerance.max())
         deviation = np.abs(after[k] - predicted)
         ratios = deviation / np.maximum(tolerance, 1e-300)
         j = int(np.argmax(ratios))
@@ -197,5 +200,5 @@ def replay_steps(
             worst = (float(ratios[j]), k, float(deviation[j]), float(tolerance[j]))
             if not np.isfinite(ratios[j]):
                 worst = (np.inf, k, float(deviation[j]), float(tolerance[j]))
-    report = StepReport(len(batches), worst[0], worst[1], worst[2], worst[3], predicted)
+    report = StepReport(len(batches), worst[0], worst[1], worst[2], worst[3], predicted, tolerances)
     return report, state

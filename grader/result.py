@@ -57,6 +57,8 @@ class Result:
     # (tampering evidence, a training the grader cannot replay); empty: no review.
     review: tuple[str, ...] = ()
     caps: tuple[str, ...] = ()  # every limit of the grader or the probe this run hit
+    # a multi-question assignment's score per question (QuestionResult.to_json() each)
+    questions: tuple[dict, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", Status(self.status))
@@ -97,6 +99,7 @@ class Result:
             "grader_version": __version__,
             "lang": self.lang,
             "extras": self.extras,
+            **({"questions": list(self.questions)} if self.questions else {}),
         }
 
     @classmethod

@@ -472,8 +472,8 @@ def adam() -> list[str]:
 
 
 def rmsprop_minibatch() -> list[str]:
-    return with_fit(MODEL + "net.compile(tf.optimizers.RMSprop(0.01), loss='mse')\n"
-                    "net.fit(X,y,epochs=100,verbose=0,batch_size=20)")  # fmt: skip
+    return with_fit(MODEL + "net.compile(tf.optimizers.RMSprop(0.05), loss='mse')\n"
+                    "net.fit(X,y,epochs=200,verbose=0,batch_size=20)")  # fmt: skip
 
 
 def seeded() -> list[str]:

@@ -139,22 +139,28 @@ class Case:
         and beta points count: tampering evidence, records the probe did not write, a
         missing end record, or a training the grader cannot replay.  Evidence is
         described as the probe saw it (code); the rest are phrases of the messages."""
-        facts = self.facts
-        reasons: list[str | Phrase] = [e.describe() for e in facts.evidence[:MAX_LISTED_EVIDENCE]]
-        if len(facts.evidence) > MAX_LISTED_EVIDENCE:
-            more = len(facts.evidence) - MAX_LISTED_EVIDENCE
-            reasons.append(Phrase("review.more_events", {"count": more}))
-        if facts.rejected_records:
-            reasons.append(Phrase("review.rejected_records", {"count": facts.rejected_records}))
-        if facts.duplicate_records:
-            count = {"count": facts.duplicate_records}
-            reasons.append(Phrase("review.duplicate_records", count))
-        if self.run.status == "completed" and not facts.finished:
-            reasons.append(Phrase("review.no_final_record"))
+        reasons = list(run_review_reasons(self.facts, self.run))
         if self.training.diagnosis == "needs_review":
             why = {"reason": self.training.params.get("reason")}
             reasons.append(Phrase("review.not_replayable", why))
         return tuple(dict.fromkeys(reasons))
+
+
+def run_review_reasons(facts: Facts, run: RunSummary) -> tuple[str | Phrase, ...]:
+    """The reasons for review that concern the whole run, not one model."""
+    reasons: list[str | Phrase] = [e.describe() for e in facts.evidence[:MAX_LISTED_EVIDENCE]]
+    if len(facts.evidence) > MAX_LISTED_EVIDENCE:
+        more = len(facts.evidence) - MAX_LISTED_EVIDENCE
+        reasons.append(Phrase("review.more_events", {"count": more}))
+    if facts.rejected_records:
+        reasons.append(Phrase("review.rejected_records", {"count": facts.rejected_records}))
+    if facts.missing_records and not facts.caps:
+        reasons.append(Phrase("review.missing_records", {"count": facts.missing_records}))
+    if facts.duplicate_records:
+        reasons.append(Phrase("review.duplicate_records", {"count": facts.duplicate_records}))
+    if run.status == "completed" and not facts.finished:
+        reasons.append(Phrase("review.no_final_record"))
+    return tuple(reasons)
 
 
 def fmt_beta(beta) -> str:

@@ -14,8 +14,10 @@ code does that a grader must know about becomes an "evidence" record:
   * frame access (``sys._getframe``, ``inspect.currentframe/stack``, ``tb_frame``,
     ``gi_frame``...): blocked;
   * ``ctypes``, ``sys.settrace``/``setprofile``, another audit hook: blocked;
-  * reopening a descriptor through ``/proc/*/fd``, ``/dev/fd`` or ``/proc/*/mem``
-    (whoever asks): blocked; listing ``/proc/self/fd``, ``open(<int>)``: recorded;
+  * reopening one of its own descriptors through ``/proc/self/fd``, ``/dev/fd`` or its
+    memory through ``/proc/self/mem`` (whoever asks): blocked; listing
+    ``/proc/self/fd``, ``open(<int>)`` in student code: recorded (other processes'
+    descriptors are the sandbox's to refuse);
   * the probe's code, module globals, wrappers or ``sys.modules`` entry changed (checked
     at every emit and at the end): recorded.
 
@@ -35,7 +37,7 @@ REGISTER = "grader.probe.register"
 FINISH = "grader.probe.finish"
 MAX_EVIDENCE = 200
 _PROC_FD = re.compile(
-    r"^/(proc/(self|thread-self|\d+)(/task/\d+)?/(fd|fdinfo|mem|map_files)|dev/fd)(/|$)"
+    r"^/(proc/(?P<pid>self|thread-self|\d+)(/task/\d+)?/(fd|fdinfo|mem|map_files)|dev/fd)(/|$)"
 )
 _FRAME_ATTRS = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame"})
 _WATCHED = frozenset(
@@ -266,18 +268,21 @@ def install(journal_fd, secret, probe_module, probe_codes, guarded):
         if event == "open":
             path = args[0]
             if isinstance(path, int):
-                frame = outside_stdlib(caller)
-                if frame is not None and student(frame.f_code):
-                    return ("descriptor", f"open({path})", frame, False)
+                # student code opening a descriptor by number itself (the standard
+                # library does it for pipes: subprocess, os.fdopen)
+                if caller is not None and student(caller.f_code):
+                    return ("descriptor", f"open({path})", caller, False)
                 return None
             text = os.fsdecode(path) if isinstance(path, bytes) else path
-            if _PROC_FD.match(os.path.normpath(text) if text.startswith("/") else text):
+            found = _PROC_FD.match(os.path.normpath(text) if text.startswith("/") else text)
+            if found and _own(found.group("pid")):
                 return ("descriptor", text, outside_stdlib(caller), True)
             return None
         if event in ("os.listdir", "os.scandir"):
             path = args[0]
             text = os.fsdecode(path) if isinstance(path, bytes) else str(path)
-            if _PROC_FD.match(text.rstrip("/")):
+            found = _PROC_FD.match(text.rstrip("/"))
+            if found and _own(found.group("pid")):
                 frame = outside_stdlib(caller)
                 if frame is not None and student(frame.f_code):
                     return ("descriptor", f"listdir {text}", frame, False)
@@ -300,6 +305,14 @@ class _Missing:
 _MISSING = _Missing()
 
 
+def _own(pid):
+    """Whether a /proc path names this process (its own descriptors and memory: the
+    journal's); other processes' are the sandbox's to refuse."""
+    if pid in (None, "self", "thread-self") or int(pid) == os.getpid():
+        return True
+    return os.path.exists(f"/proc/self/task/{int(pid)}")  # one of its threads
+
+
 # Written into a module by Python itself: the warnings machinery caches which warnings a
 # module's code has shown there (a matplotlib "Glyph missing" warning raised while the
 # probe renders a figure with a Korean label adds it to the probe's module).
@@ -307,7 +320,8 @@ _INTERPRETER_OWNED = frozenset({"__warningregistry__"})
 
 
 def _contents(obj):
-    """What must not change in a watched object: a list's items, or its attributes."""
+    """What must not change in a watched object: a list's items, or its attributes
+    (Python's own bookkeeping, such as ``__warningregistry__``, aside)."""
     if isinstance(obj, list):
         return dict(enumerate(obj))
     try:

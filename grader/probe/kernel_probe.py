@@ -13,8 +13,8 @@ What it records:
     size, the training arrays as they were *before* training, the weights just before
     and just after, the loss history, and -- for models of at most MAX_STEP_PARAMS
     weights -- every optimizer step: the weights going into it, the weights coming out
-    and, for mini-batches, the rows of the batch (such fits run eagerly so the rows can
-    be seen; full-batch fits keep Keras's compiled step);
+    and, for mini-batches, the rows of the batch (seen by a host callback added to the
+    compiled train step while Keras traces it; the step itself is Keras's own);
   * "figure": the last rendering of every matplotlib figure: per Axes the lines and
     scatter points, title and labels, and the PNG as rendered (all capped);
   * "model": at the end, the final weights of every Keras model that was fitted,
@@ -27,19 +27,14 @@ import importlib.abc
 import importlib.util
 import io
 import json
-import math
 import os
 import sys
 import time
 
-MAX_ARRAY_VALUES = 20000  # training arrays larger than this are fingerprinted only
-MAX_ARTIST_POINTS = 2000  # points kept per line or scatter collection
-MAX_ARTISTS_PER_FIGURE = 40  # lines and collections kept per figure (all axes)
 MAX_FIGURES = 100  # figures recorded per run; later ones are named in a note only
-MAX_AXES_PER_FIGURE = 16
 MAX_PNG_BYTES = 1024 * 1024  # a larger PNG is dropped (its points are kept)
 MAX_STEP_PARAMS = 256  # models with more weights get a summary, not every step
-MAX_STEP_ROWS = MAX_ARRAY_VALUES  # training rows up to which batches are recorded
+MAX_STEP_ROWS = 20000  # training rows up to which batches are recorded
 MAX_RECORDED_STEPS = 5000  # steps per fit recorded; a longer fit gets a summary
 KERAS_DEFAULT_BATCH = 32
 PNG_DPI = 72  # for figures the student saved but never rendered as PNG
@@ -60,13 +55,22 @@ _audit = sys.audit
 _probe = None
 
 
-def _finite(value):
-    value = float(value)
-    return value if math.isfinite(value) else None
+def _sibling(file_name, module_name):
+    """A module next to this file, loaded by path (the kernel has no grader package)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    spec = importlib.util.spec_from_file_location(module_name, os.path.join(here, file_name))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def _floats(values):
-    return [_finite(v) for v in values]
+_describe = _sibling("describe.py", "_grader_describe")
+_finite, _floats = _describe._finite, _describe._floats
+_int_or_none, _array_fact = _describe._int_or_none, _describe._array_fact
+_first_rows, _training_array = _describe._first_rows, _describe._training_array
+_layers, _optimizer = _describe._layers, _describe._optimizer
+_loss_name, _loss_history = _describe._loss_name, _describe._loss_history
+_figure_snapshot = _describe._figure_snapshot
 
 
 class _HookedLoader(importlib.abc.Loader):
@@ -276,6 +280,15 @@ class _StepRecorder:
         }
 
 
+def _symbolic(data):
+    """Whether a train step's data are graph tensors (Keras is tracing the step)."""
+    try:
+        first = data[0]
+    except Exception:
+        return False
+    return hasattr(first, "graph") and not hasattr(first, "numpy")
+
+
 def _row_key(x_row, y_row):
     import numpy
 
@@ -377,9 +390,10 @@ class Probe:
         if original_train_step is not None:
 
             def train_step(model, data):
-                recorder = probe._state.recorders.get(id(model))
-                if recorder is not None and recorder.model is model:
-                    recorder.batch_seen(data)
+                if _symbolic(data):
+                    probe._watch_rows(model, data)  # traced: a callback in the graph
+                else:
+                    probe._rows_seen(model, data)  # eager: the batch is here
                 return original_train_step(model, data)
 
             train_step.__wrapped__ = original_train_step
@@ -389,6 +403,32 @@ class Probe:
             wrappers.append(train_step)
         keras.wrappers = tuple(wrappers)
         _audit(REGISTER_EVENT, keras, self._keras, *wrappers)
+
+    def _rows_seen(self, model, data):
+        recorder = self._state.recorders.get(id(model))
+        if recorder is not None and recorder.model is model:
+            recorder.batch_seen(data)
+
+    def _watch_rows(self, model, data):
+        """While Keras traces a small model's train step, add a host callback that hands
+        each batch to the fit's step recorder: mini-batch fits keep their compiled step
+        and the grader still learns which rows every batch held."""
+        tf = sys.modules.get("tensorflow")
+        if tf is None or getattr(model, "_jit_compile", False):
+            return
+        try:
+            if model.count_params() > MAX_STEP_PARAMS:
+                return
+            x, y = data[0], data[1]
+            probe = self
+
+            def seen(x_batch, y_batch):
+                probe._rows_seen(model, (x_batch, y_batch))
+                return 0
+
+            tf.py_function(seen, [x, y], Tout=tf.int32)
+        except Exception as exc:
+            _probe_note(f"batch rows not watched: {exc!r}"[:200])
 
     def _keras_of(self, model):
         return next((k for k in self._keras if isinstance(model, k.model_class)), None)
@@ -434,22 +474,14 @@ class Probe:
             run_kwargs.update(
                 {name: value for name, value in zip(FIT_ARGS[5:], args[5:], strict=False)}
             )
-        eager = None
         if recorder is not None:
             first, last = _step_callbacks(keras, recorder)
             run_kwargs["callbacks"] = [first, *list(bound.get("callbacks") or []), last]
-            if recorder.rows is not None:
-                eager = (getattr(model, "_run_eagerly", None), model.train_function)
-                model._run_eagerly = True
-                model.train_function = None
             self._state.recorders[id(model)] = recorder
         try:
             history = keras.fit(model, *run_args, **run_kwargs)
         finally:
             self._state.recorders.pop(id(model), None)
-            if eager is not None:
-                model._run_eagerly = eager[0]
-                model.train_function = eager[1]
         record = {
             "model": self._serial(model),
             "model_class": type(model).__name__,
@@ -620,274 +652,6 @@ class Probe:
         )
 
 
-# -- describing Keras objects -------------------------------------------------------
-def _int_or_none(value):
-    try:
-        return None if value is None else int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _array_fact(value):
-    import numpy
-
-    array = numpy.asarray(value, dtype=numpy.float64)
-    return {"shape": list(array.shape), "values": _floats(array.reshape(-1))}
-
-
-def _first_rows(x):
-    import numpy
-
-    return numpy.asarray(x)[:1]
-
-
-def _training_array(value):
-    if value is None:
-        return None
-    import numpy
-
-    try:
-        array = numpy.asarray(value, dtype=numpy.float64)
-    except Exception:
-        return {"type": type(value).__name__, "shape": None, "values": None, "stats": None}
-    flat = array.reshape(-1)
-    stats = None
-    if flat.size:
-        stats = {
-            "mean": _finite(flat.mean()),
-            "std": _finite(flat.std()),
-            "min": _finite(flat.min()),
-            "max": _finite(flat.max()),
-        }
-    return {
-        "type": type(value).__name__,
-        "shape": list(array.shape),
-        "values": _floats(flat) if flat.size <= MAX_ARRAY_VALUES else None,
-        "stats": stats,
-    }
-
-
-def _layers(model):
-    layers = []
-    for layer in getattr(model, "layers", []) or []:
-        config = {}
-        try:
-            config = layer.get_config()
-        except Exception:
-            pass
-        activation = config.get("activation")
-        if not isinstance(activation, (str, type(None))):
-            activation = getattr(activation, "__name__", type(activation).__name__)
-        shapes = []
-        for weight in getattr(layer, "weights", []) or []:
-            try:
-                shapes.append([int(d) for d in weight.shape])
-            except Exception:
-                shapes.append(None)
-        layers.append(
-            {
-                "class": type(layer).__name__,
-                "units": _int_or_none(config.get("units")),
-                "activation": activation,
-                "use_bias": config.get("use_bias"),
-                "weight_shapes": shapes,
-                "kernel_initializer": _initializer(config.get("kernel_initializer")),
-                "bias_initializer": _initializer(config.get("bias_initializer")),
-                "constrained": any(
-                    config.get(k) is not None
-                    for k in (
-                        "kernel_constraint",
-                        "bias_constraint",
-                        "kernel_regularizer",
-                        "bias_regularizer",
-                        "activity_regularizer",
-                    )
-                ),
-            }
-        )
-    return layers
-
-
-def _initializer(config):
-    """An initializer's class name and numeric settings, from a layer's config."""
-    if config is None:
-        return None
-    if isinstance(config, str):
-        return {"class": config, "config": {}}
-    if isinstance(config, dict):
-        inner = config.get("config") or {}
-        numbers = {
-            k: _finite(v)
-            for k, v in inner.items()
-            if isinstance(v, (int, float)) and not isinstance(v, bool)
-        }
-        strings = {k: v for k, v in inner.items() if isinstance(v, str)}
-        return {"class": str(config.get("class_name", "?")), "config": {**numbers, **strings}}
-    return {"class": type(config).__name__, "config": {}}
-
-
-def _scalar(value):
-    try:
-        return _finite(value)
-    except Exception:
-        pass
-    try:
-        return _finite(value.numpy())
-    except Exception:
-        return None
-
-
-def _optimizer(model, keras):
-    optimizer = getattr(model, "optimizer", None)
-    if optimizer is None:
-        return None
-    learning_rate = None
-    schedule = False
-    for attribute in ("learning_rate", "lr"):
-        try:
-            value = getattr(optimizer, attribute)
-            learning_rate = _scalar(value)
-        except Exception:
-            learning_rate = None
-        if learning_rate is not None:
-            break
-    config = {}
-    try:
-        config = optimizer.get_config()
-    except Exception:
-        pass
-    if isinstance(config.get("learning_rate"), dict):
-        schedule = True
-    fact = {
-        "class": type(optimizer).__name__,
-        "learning_rate": learning_rate,
-        "schedule": schedule,
-        "momentum": _scalar(config.get("momentum", 0.0) or 0.0),
-        "nesterov": bool(config.get("nesterov", False)),
-        "weight_decay": _scalar(config.get("weight_decay") or 0.0),
-        "clipnorm": _scalar(config.get("clipnorm")) if config.get("clipnorm") else None,
-        "clipvalue": _scalar(config.get("clipvalue")) if config.get("clipvalue") else None,
-        "global_clipnorm": _scalar(config.get("global_clipnorm"))
-        if config.get("global_clipnorm")
-        else None,
-        "use_ema": bool(config.get("use_ema", False)),
-        "legacy": bool(config.get("is_legacy_optimizer", False)) or "decay" in config,
-        "decay": _scalar(config.get("decay") or 0.0),
-        "iterations": _int_or_none(_scalar(getattr(optimizer, "iterations", 0))),
-    }
-    for name in ("beta_1", "beta_2", "epsilon", "rho"):
-        if name in config:
-            fact[name] = _scalar(config.get(name))
-    for name in ("amsgrad", "centered", "adaptive_epsilon"):
-        if name in config:
-            fact[name] = bool(config.get(name))
-    if keras is not None:
-        fact.update(keras.optimizer_fact(optimizer))
-    return fact
-
-
-def _loss_name(loss):
-    if loss is None:
-        return None
-    if isinstance(loss, str):
-        return loss
-    name = getattr(loss, "__name__", None)
-    if name:
-        return name
-    name = getattr(loss, "name", None)
-    if isinstance(name, str):
-        return name
-    return type(loss).__name__
-
-
-def _loss_history(history):
-    values = getattr(history, "history", {}) or {}
-    loss = values.get("loss")
-    if loss is None:
-        return None
-    return _floats(loss)
-
-
-# -- describing matplotlib figures --------------------------------------------------
-def _points(values):
-    import numpy
-
-    try:
-        array = numpy.asarray(values, dtype=numpy.float64).reshape(-1)
-    except Exception:
-        return [], 0
-    return _floats(array[:MAX_ARTIST_POINTS]), int(array.size)
-
-
-def _figure_snapshot(figure):
-    """Each Axes' lines and scatter points, with at most MAX_ARTIST_POINTS points per
-    artist, MAX_ARTISTS_PER_FIGURE artists and MAX_AXES_PER_FIGURE axes; every cap hit is
-    named in "capped"."""
-    import numpy
-
-    capped = set()
-    axes_facts = []
-    budget = MAX_ARTISTS_PER_FIGURE
-    all_axes = figure.get_axes()
-    if len(all_axes) > MAX_AXES_PER_FIGURE:
-        capped.add("axes_per_figure")
-    for axes in all_axes[:MAX_AXES_PER_FIGURE]:
-        lines = []
-        for line in axes.get_lines():
-            if budget <= 0:
-                capped.add("lines_per_figure")
-                break
-            budget -= 1
-            xs, n = _points(line.get_xdata(orig=False))
-            ys, _ = _points(line.get_ydata(orig=False))
-            if n > MAX_ARTIST_POINTS:
-                capped.add("points_per_line")
-            lines.append(
-                {
-                    "x": xs,
-                    "y": ys,
-                    "n": n,
-                    "marker": str(line.get_marker())[:20],
-                    "linestyle": str(line.get_linestyle())[:20],
-                    "label": str(line.get_label())[:200],
-                }
-            )
-        collections = []
-        for collection in axes.collections:
-            if budget <= 0:
-                capped.add("lines_per_figure")
-                break
-            try:
-                offsets = numpy.asarray(collection.get_offsets(), dtype=numpy.float64)
-            except Exception:
-                continue
-            if offsets.ndim != 2 or offsets.shape[1] != 2:
-                continue
-            budget -= 1
-            if offsets.shape[0] > MAX_ARTIST_POINTS:
-                capped.add("points_per_line")
-            kept = offsets[:MAX_ARTIST_POINTS]
-            collections.append(
-                {
-                    "kind": type(collection).__name__,
-                    "x": _floats(kept[:, 0]),
-                    "y": _floats(kept[:, 1]),
-                    "n": int(offsets.shape[0]),
-                }
-            )
-        axes_facts.append(
-            {
-                "title": str(axes.get_title())[:200],
-                "xlabel": str(axes.get_xlabel())[:200],
-                "ylabel": str(axes.get_ylabel())[:200],
-                "projection": str(getattr(axes, "name", "rectilinear"))[:40],
-                "lines": lines,
-                "collections": collections,
-            }
-        )
-    return {"axes": axes_facts, "capped": sorted(capped)}
-
-
 def _forget_secret(secret):
     """The install cell's source (which named the secret) is cached for tracebacks."""
     import linecache
@@ -911,11 +675,7 @@ def install(journal_fd, secret):
     except Exception:
         shell = None
     module = sys.modules[__name__] if __name__ in sys.modules else None
-    spec = importlib.util.spec_from_file_location(
-        "_grader_guard", os.path.join(os.path.dirname(os.path.abspath(__file__)), "guard.py")
-    )
-    guard = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(guard)
+    guard = _sibling("guard.py", "_grader_guard")
     _probe = Probe(shell)
     callers = [
         getattr(Probe, name).__code__
@@ -933,7 +693,11 @@ def install(journal_fd, secret):
         secret,
         module,
         [Probe.emit.__code__, *callers],
-        [obj for obj in (module, Probe, _StepRecorder, _Keras, _probe) if obj is not None],
+        [
+            obj
+            for obj in (module, _describe, Probe, _StepRecorder, _Keras, _probe)
+            if obj is not None
+        ],
     )
     _forget_secret(secret)
     _probe.install()

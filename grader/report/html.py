@@ -38,6 +38,11 @@ TEXT = {
         "needs_review": "교수자 확인 필요",
         "review_withheld": "케라스 모델, 학습, β 값의 점수는 교수자가 확인할 때까지 보류됩니다.",
         "checks": "채점 항목",
+        "questions": "문제별 점수",
+        "not_graded_questions": (
+            "케라스 문제만 자동으로 채점합니다. 나머지 문제(GradientTape, 손으로 푸는 문제, "
+            "참/거짓)는 자동 채점하지 않습니다."
+        ),
         "status": "상태",
         "beta": "β",
         "yours": "제출한 β",
@@ -104,6 +109,11 @@ TEXT = {
         "needs_review": "Needs review",
         "review_withheld": "the keras, trained and beta points wait for an instructor.",
         "checks": "Checks",
+        "questions": "Score per question",
+        "not_graded_questions": (
+            "Only the Keras questions are graded automatically; the others "
+            "(GradientTape, analytic solutions, true/false) are not."
+        ),
         "status": "Status",
         "beta": "β",
         "yours": "Your β",
@@ -196,13 +206,29 @@ def render_student_report(
 ) -> str:
     """``adjustments``: the override and late penalty of results.json (with the automatic
     and the final score), shown each on its own line below the automatic score."""
+    graded = result.status != "invalid"
+    if assignment.questions:  # several questions: a score per question, no β table
+        return _ENV.get_template("student.html.j2").render(
+            result=result,
+            adjustments=adjustments,
+            assignment=assignment,
+            lang=lang,
+            text=TEXT[lang],
+            title=assignment.title.get(lang, assignment.name),
+            beta_rows=[],
+            questions=result.questions,
+            student_png=None,
+            check_labels=_check_labels(assignment, lang),
+            grader_png=None,
+            loss_png=None,
+        )
     reference = reference_for(assignment)
     corners = reference.reachable.corners()
     ranges = [
         (float(corners[:, j].min()), float(corners[:, j].max())) for j in range(corners.shape[1])
     ]
-    graded = result.status != "invalid"
     return _ENV.get_template("student.html.j2").render(
+        questions=(),
         result=result,
         adjustments=adjustments,
         assignment=assignment,
@@ -244,7 +270,12 @@ def write_student_report(
 def _check_labels(assignment: Assignment, lang: str) -> dict[str, str]:
     """Each check's name as a reader says it (``check.<name>`` in the messages)."""
     table = assignment.messages.get(lang, {})
-    return {name: table.get(f"check.{name}", name) for name in assignment.check_points}
+    labels = {name: table.get(f"check.{name}", name) for name in assignment.check_points}
+    for question in assignment.questions:
+        for name in question.check_points:
+            own = table.get(f"check.{name}", name)
+            labels[f"{question.question}.{name}"] = f"{question.label(lang)} · {own}"
+    return labels
 
 
 def failure_counts(
@@ -285,9 +316,9 @@ def render_class_report(
         histogram=figures.histogram(
             [s["score"] for s in submissions], assignment.max_score, TEXT[lang]
         ),
-        class_beta=figures.class_beta_figure(
-            [s["beta"] for s in submissions], assignment, TEXT[lang]
-        ),
+        class_beta=None
+        if assignment.questions
+        else figures.class_beta_figure([s["beta"] for s in submissions], assignment, TEXT[lang]),
         failures=failure_counts(submissions, assignment, lang),
         review=review_queue(document, similarity),
         similarity=similarity,

@@ -362,7 +362,10 @@ def enter(plan):
                 pass
         _wait_and_exit(kernel)
     try:
-        _prctl(PR_SET_DUMPABLE, 1)
+        # not dumpable: the kernel's own children cannot open /proc/<kernel>/fd (its
+        # journal) or its memory; the kernel still reads its own /proc/self.  (A plain
+        # kernel is exec'd afterwards, which makes it dumpable again.)
+        _prctl(PR_SET_DUMPABLE, 0)
         _set_limits(plan)
         os.chdir(plan["cwd"])
     except Exception as error:  # noqa: BLE001

@@ -26,7 +26,21 @@ def automatic(entry: dict) -> dict:
 
 
 def _capped_sum(checks: list[dict], assignment: Assignment, decided: set[str]) -> float:
-    """The judge's rule (β failing caps the total) unless the instructor decided β."""
+    """The judge's rule (β failing caps the total) unless the instructor decided β; for
+    several questions, each question's answer caps that question's score."""
+    if assignment.questions:
+        from grader.questions import ANSWER_CHECK
+
+        total = 0.0
+        for question in assignment.questions:
+            prefix = f"{question.question}."
+            own = [c for c in checks if c["name"].startswith(prefix)]
+            answer = prefix + ANSWER_CHECK[question.family]
+            part = sum(c["points"] for c in own)
+            if any(c["name"] == answer and not c["passed"] for c in own) and answer not in decided:
+                part = min(part, question.cap_when_beta_fails * question.max_score)
+            total += part
+        return round(float(total), 6)
     score = sum(c["points"] for c in checks)
     beta_failed = any(c["name"] == "beta" and not c["passed"] for c in checks)
     if beta_failed and "beta" not in decided:

@@ -133,7 +133,8 @@ def rejudge_folder(out: Path, assignment: Assignment, lang: str | None = None) -
             record = record_from_result(old)
         facts = dataclasses.replace(
             facts,
-            rejected_records=facts.rejected_records + record.rejected_records,
+            # facts.json and run.json both keep the journal's rejected lines: one count
+            rejected_records=max(facts.rejected_records, record.rejected_records),
             caps=tuple(dict.fromkeys([*record.facts_caps, *facts.caps])),
         )
         try:

@@ -143,7 +143,7 @@ def test_installed_wheel_lists_and_grades_outside_the_repository(installed, tmp_
     )
     assert listing.returncode == 0, listing.stderr
     rows = {line.split()[0]: line for line in listing.stdout.splitlines()[1:-1]}
-    assert set(rows) == {"exp_decay", "exp_cos"}
+    assert set(rows) == {"exp_decay", "exp_cos", "midterm_2022"}
     assert "ko,en" in rows["exp_decay"] and "Homework: fit" in rows["exp_decay"]
     assert str(REPOSITORY) not in listing.stdout
 

@@ -99,3 +99,30 @@ def test_saved_facts_keep_what_the_journal_reading_found(saved_facts, tmp_path):
     again = load_facts(tmp_path / "facts.json")
     assert again.rejected_records == 2 and again.caps == ("journal_bytes",)
     assert len(again.fits) == len(facts.fits)
+
+
+def test_records_removed_from_the_journal_are_counted(tmp_path):
+    import json as _json
+
+    from grader.facts import read_journal
+
+    secret = "ef" * 16
+    journal = tmp_path / "facts.jsonl"
+    journal.write_text(
+        "".join(
+            _json.dumps(
+                {"secret": secret, "seq": seq, "kind": "note", "cell": 1, "payload": {"text": "t"}}
+            )
+            + "\n"  # fmt: skip
+            for seq in (4, 5, 6)  # 1 to 3 were truncated away
+        ),
+        "utf-8",
+    )
+    assert read_journal(journal, secret).missing_records == 3
+
+
+def test_the_probes_own_caps_are_named():
+    from grader.facts import facts_from_records
+
+    note = {"seq": 1, "kind": "note", "cell": 2, "payload": {"text": "cap figures: more"}}
+    assert facts_from_records([note], secret=None).caps == ("figures",)

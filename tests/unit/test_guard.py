@@ -57,6 +57,7 @@ open(os.devnull).close()
 results["hook_added"] = bool(called)
 attempt("write", lambda: os.write(fd, b'{"secret": "x", "seq": 99, "kind": "end"}\\n'))
 probe._floats = lambda values: [0.0 for _ in values]
+probe._describe._layers = lambda model: []
 attempt("plain", lambda: [1, 2, 3].copy())
 """
 
@@ -92,6 +93,7 @@ def test_student_tricks_are_blocked_and_recorded(tmp_path):
     assert any(e.what == "forged_emit" for e in facts.evidence)
     assert ("tracing", "sys.addaudithook") in seen
     assert any(e.what == "probe_altered" and "_floats" in e.detail for e in facts.evidence)
+    assert any(e.what == "probe_altered" and "_layers" in e.detail for e in facts.evidence)
     assert all(e.where.startswith("cell.py:") for e in facts.evidence if e.blocked)
     # the probe's own end record is there; the forged ones are not
     assert facts.finished and not facts.net_is_model
@@ -111,3 +113,12 @@ def test_the_secret_is_not_left_in_the_probe(tmp_path):
         " or " + repr(SECRET) + " in repr(vars(probe._probe)) else 'HIDDEN')",
     )
     assert "HIDDEN" in out and facts.finished
+
+
+def test_the_standard_library_opening_pipes_is_no_evidence(tmp_path):
+    out, facts = run(
+        tmp_path,
+        "import subprocess\nprint(subprocess.run([sys.executable, '-c', 'print(1)'],"
+        " capture_output=True, text=True).stdout)",
+    )
+    assert facts.evidence == () and "1" in out

@@ -22,7 +22,7 @@ RUNS = {
     "minibatch_default": ("SGD", 120),
     "momentum": ("SGD", 30),
     "adam": ("Adam", 300),
-    "rmsprop_minibatch": ("RMSprop", 500),
+    "rmsprop_minibatch": ("RMSprop", 1000),
     "logging_callbacks": ("SGD", None),  # EarlyStopping may end it early
 }
 
@@ -64,13 +64,13 @@ def test_a_step_off_by_more_than_float32_explains_is_caught(name, reference):
     inputs, targets, rows = _design(fit)
     batches = _batches(fit, rows)
     single, _ = replay_steps(inputs, targets, optimizer_spec(fit), fit.steps.before, after, batches)
-    nudge = 10 * max(single.tolerance, 1e-9)
+    nudge = 10 * single.tolerances[k]
     after[k, 0] += nudge
     tampered, _ = replay_steps(
         inputs, targets, optimizer_spec(fit), fit.steps.before, after, batches
     )
     assert not tampered.matches and tampered.worst_step == k
-    assert single.tolerance < 1e-4  # float32 explains little: the replay is tight
+    assert single.tolerances.max() < 1e-4  # float32 explains little: the replay is tight
 
 
 def test_minibatch_batches_cover_every_row_once_per_epoch(reference):

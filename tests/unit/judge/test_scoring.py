@@ -40,3 +40,32 @@ def test_messages_exist_in_both_languages(saved_facts, exp_decay):
     assert [c.key for c in ko.checks] == [c.key for c in en.checks]
     assert any("특징" in c.message for c in ko.checks)
     assert any("Wrong features" in c.message for c in en.checks)
+
+
+def test_evidence_withholds_keras_trained_and_beta(saved_facts, exp_decay):
+    import dataclasses
+
+    from grader.facts import EvidenceFact
+
+    facts = saved_facts("01_homework")
+    seen = EvidenceFact("introspection", "gc.get_objects", True, "cell.py:3 in <module>")
+    facts = dataclasses.replace(facts, evidence=(seen,))
+    result = judge_facts("a.ipynb", facts, COMPLETED, exp_decay, lang="en")
+    withheld = {c.name for c in result.checks if c.diagnosis == "needs_review"}
+    assert withheld == {"keras", "trained", "beta"}
+    assert all(c.points == 0 for c in result.checks if c.name in withheld)
+    assert result.score <= exp_decay.max_score / 2
+    document = result.to_json()
+    assert document["needs_review"] and "gc.get_objects" in document["review"][0]
+    assert "Needs an instructor's review" in result.messages[0]
+    # what the grader found is kept in the message for the instructor
+    trained = next(c for c in result.checks if c.name == "trained")
+    assert "replayed" in trained.message or "steps" in trained.message
+
+
+def test_a_missing_end_record_after_a_complete_run_needs_review(saved_facts, exp_decay):
+    import dataclasses
+
+    facts = dataclasses.replace(saved_facts("01_homework"), finished=False)
+    result = judge_facts("a.ipynb", facts, COMPLETED, exp_decay, lang="en")
+    assert result.review and "final record" in result.review[0]
