@@ -139,6 +139,7 @@ class Result:
             lang=entry.get("lang", "ko"),
             review=tuple(entry.get("review", ())),
             caps=tuple(entry.get("caps", ())),
+            questions=tuple(entry.get("questions", ())),
         )
 
 
