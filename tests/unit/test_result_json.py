@@ -3,6 +3,7 @@ every status (what a Dask worker sends back, and what reuse reads from result.js
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -30,6 +31,8 @@ def results(assignment) -> dict[str, Result]:
             "숙제.ipynb", facts, run, assignment, "ko", status, "ab" * 32, FAILED, 1.23456
         )
     made["invalid"] = unscored_result("a.ipynb", assignment, "en", "invalid", "empty")
+    question = {"question": "q1", "title": "Q1", "score": 5.0, "max_score": 10.0}
+    made["questions"] = dataclasses.replace(made["graded"], questions=(question,))
     made["internal"] = internal_error_result("b.ipynb", assignment, "en", ValueError("boom"))
     return made
 
@@ -39,7 +42,7 @@ def test_statuses_are_an_enum_that_writes_the_same_strings():
     assert [s.value for s in Status] == list(STATUSES)
 
 
-@pytest.mark.parametrize("kind", ["graded", "timeout", "error", "invalid", "internal"])
+@pytest.mark.parametrize("kind", ["graded", "timeout", "error", "invalid", "internal", "questions"])
 def test_every_status_round_trips(exp_decay, kind):
     result = results(exp_decay)[kind]
     assert isinstance(result.status, Status)
