@@ -1,7 +1,7 @@
 """Grading on Dask workers (``--dask local:2``): real Dask, real kernels, nothing mocked.
 
 One small mixed folder is graded once here (``--jobs 2``) and once on two Dask worker
-processes (one job each) while a killer watches for two marked submissions and SIGKILLs
+processes (one job each) while a killer watches for two submissions and SIGKILLs
 the worker process running them: one is killed the first time only (it must be graded on
 the retry), the other every time (it must end as ``error``).  Everything else must come
 out as it does locally."""
@@ -23,7 +23,7 @@ import pytest
 from tests import notebooks as nbs
 from tests import semester_notebooks as sn
 from tests.integration.conftest import Listener, folder_digest
-from tests.integration.processes import watched_run
+from tests.integration.processes import foreign_namespace_processes, watched_run
 
 pytestmark = pytest.mark.integration
 pytest.importorskip("distributed")
@@ -31,49 +31,48 @@ pytest.importorskip("distributed")
 CELL_TIMEOUT_S = 30
 KILLED_ONCE = "70_killed_once.ipynb"
 KILLS_ITS_WORKER = "71_kills_its_worker.ipynb"
-MARKS = {KILLED_ONCE: "victim_once", KILLS_ITS_WORKER: "victim_always"}  # comm: 15 bytes
 
 
-def victim(mark: str) -> list[str]:
-    """The homework with a cell that names its kernel process ``mark`` and waits, so
-    the killer can find the worker running it."""
+def victim() -> list[str]:
+    """The homework with a cell that waits, so the killer finds the kernel running it."""
     cells = nbs.homework()
-    cells.insert(3, f"import time\nopen('/proc/self/comm', 'w').write({mark!r})\ntime.sleep(8)")
+    cells.insert(3, "import time\ntime.sleep(8)")
     return cells
 
 
 class Killer(threading.Thread):
-    """SIGKILLs the Dask worker process whose kernel carries a mark: the worker's pid is
-    the last argument of its pool parent's command line, which a forked kernel keeps."""
+    """SIGKILLs the Dask worker process whose kernel runs one of ``times``' files: a
+    kernel is found by the file in its working folder, and its worker is the last
+    argument of the pool parent's command line, which a forked kernel keeps."""
 
     def __init__(self, times: dict[str, int]):
         super().__init__(daemon=True)
-        self.times = dict(times)  # mark -> how many times to kill
-        self.killed: dict[str, list[int]] = {mark: [] for mark in times}
-        self.seen: set[int] = set()
+        self.times = dict(times)  # file name -> how many times to kill its worker
+        self.killed: dict[str, list[int]] = {name: [] for name in times}
         self.unexpected: list[list[bytes]] = []
         self.running = True
 
     def run(self):
         while self.running:
-            for comm in Path("/proc").glob("[0-9]*/comm"):
-                try:
-                    mark = comm.read_text().strip()
-                    pid = int(comm.parent.name)
-                    if mark not in self.times or pid in self.seen:
+            for pid in foreign_namespace_processes():
+                for name, times in self.times.items():
+                    try:
+                        if not os.path.exists(f"/proc/{pid}/cwd/{name}"):
+                            continue
+                        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+                    except OSError:
                         continue
-                    self.seen.add(pid)
-                    if len(self.killed[mark]) >= self.times[mark]:
-                        continue
-                    argv = (comm.parent / "cmdline").read_bytes().split(b"\0")
                     if len(argv) < 3 or not argv[1].endswith(b"zygote.py"):
                         self.unexpected.append(argv)  # not a kernel forked by a worker's pool
                         continue
                     worker = int(argv[-2])
-                    os.kill(worker, signal.SIGKILL)
-                    self.killed[mark].append(worker)
-                except (OSError, ValueError):
-                    continue
+                    if worker in self.killed[name] or len(self.killed[name]) >= times:
+                        continue
+                    try:
+                        os.kill(worker, signal.SIGKILL)
+                    except OSError:
+                        continue
+                    self.killed[name].append(worker)
             time.sleep(0.05)
 
 
@@ -118,14 +117,14 @@ def graded(tmp_path_factory):
             probe = nbs.files_probe(str(folder), str(outs[run]), mark)
             nbs.write_notebook(probe, folder / f"32_files_{mark}.ipynb")
     # Dask grades the same files plus the two whose worker is killed
-    for name, mark in MARKS.items():
-        nbs.write_notebook(victim(mark), dask_only / name)
+    for name in (KILLED_ONCE, KILLS_ITS_WORKER):
+        nbs.write_notebook(victim(), dask_only / name)
     before = {run: folder_digest(folder) for run, folder in folders.items()}
 
     local = subprocess.run(
         grade(common, outs["local"], "--jobs", "2"), capture_output=True, text=True, timeout=1800
     )
-    killer = Killer({"victim_once": 1, "victim_always": 10})
+    killer = Killer({KILLED_ONCE: 1, KILLS_ITS_WORKER: 10})
     killer.start()
     dask = watched_run(grade(dask_only, outs["dask"], "--dask", "local:2", "--jobs", "1"))
     killer.running = False
@@ -176,7 +175,7 @@ def test_dask_gives_the_local_results(graded):
 
 def test_a_killed_worker_loses_nothing_and_leaves_no_kernel(graded):
     dask = graded["dask"]
-    assert len(graded["killed"][0]["victim_once"]) == 1, graded["killed"]
+    assert len(graded["killed"][0][KILLED_ONCE]) == 1, graded["killed"]
     entries = json.loads((graded["outs"]["dask"] / "results.json").read_text("utf-8"))
     names = [s["submission"] for s in entries["submissions"]]
     assert sorted(names) == graded["files"]  # every file exactly one result
@@ -189,7 +188,7 @@ def test_a_killed_worker_loses_nothing_and_leaves_no_kernel(graded):
 
 
 def test_a_submission_that_kills_its_worker_every_time_is_an_error(graded):
-    assert len(graded["killed"][0]["victim_always"]) == 2, graded["killed"]
+    assert len(graded["killed"][0][KILLS_ITS_WORKER]) == 2, graded["killed"]
     entry = graded["by_name"]["dask"][KILLS_ITS_WORKER]
     assert entry["status"] == "error" and entry["score"] == 0
     assert "died each of the 2 times it ran it" in entry["messages"][0]
