@@ -1,13 +1,16 @@
 """Benchmark: the warm pool against plain kernels and against plain nbclient.
 
-Grades K copies of the homework notebook with `grader grade` (warm pool, then
-`--no-pool`), executes the same notebooks with plain nbclient one after another (as
-nbgrader's autograde does, no grading at all), grades the lecture notebook with the
+Grades K copies of the homework notebook with `grader grade` (warm pool, on Dask with
+`--dask local:J` and one job per worker (the same J slots), then `--no-pool`), executes
+the same notebooks with plain nbclient one after another (as nbgrader's autograde does,
+no grading at all), grades the lecture notebook with the
 homework at its end, and times `grader check` from a cold start.  Prints seconds per
 submission, the ratios and the peak memory (proportional set size of the grader and
 every process under it, sampled).  Not a test: its numbers go in the README.
 
-    .venv/bin/python bench/bench_batch.py [--copies 24] [--jobs 2]
+    .venv/bin/python bench/bench_batch.py [--copies 24] [--jobs 2] [--dask-only]
+
+``--dask-only``: the warm pool here and on Dask, nothing else (Dask's overhead).
 """
 
 from __future__ import annotations
@@ -136,6 +139,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--copies", type=int, default=24)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--dask-only", action="store_true", help="pool vs Dask, nothing else")
     args = parser.parse_args()
     gib = 1024**3
     with tempfile.TemporaryDirectory() as tmp:
@@ -150,12 +154,16 @@ def main() -> None:
         single = nbs.write_notebook(nbs.homework(), root / "single" / "hw.ipynb")
 
         pooled, pooled_peak = grade(homework, root / "pool", args.jobs)
-        unpooled, unpooled_peak = grade(homework, root / "nopool", args.jobs, "--no-pool")
-        lecture_s, _ = grade(lecture, root / "lecture_out", 1)
-        check_s, _ = timed([sys.executable, "-m", "grader", "check", str(single)])
-        plain = plain_nbclient(paths)
-        same = scores(root / "pool") == scores(root / "nopool")
-        pool_phases, plain_phases = phases(root / "pool"), phases(root / "nopool")
+        dask_address = f"local:{args.jobs}"
+        dasked, dask_peak = grade(homework, root / "dask", 1, "--dask", dask_address)
+        same_on_dask = scores(root / "pool") == scores(root / "dask")
+        if not args.dask_only:
+            unpooled, unpooled_peak = grade(homework, root / "nopool", args.jobs, "--no-pool")
+            lecture_s, _ = grade(lecture, root / "lecture_out", 1)
+            check_s, _ = timed([sys.executable, "-m", "grader", "check", str(single)])
+            plain = plain_nbclient(paths)
+            same = scores(root / "pool") == scores(root / "nopool")
+            pool_phases, plain_phases = phases(root / "pool"), phases(root / "nopool")
 
     n = args.copies
     print(
@@ -165,6 +173,14 @@ def main() -> None:
         f"homework x{n}, grader grade --jobs {args.jobs} (warm pool): "
         f"{pooled / n:.2f} s per submission ({pooled:.1f} s), peak {pooled_peak / gib:.2f} GiB"
     )
+    print(
+        f"homework x{n}, grader grade --dask {dask_address} --jobs 1 (warm pool per worker): "
+        f"{dasked / n:.2f} s per submission ({dasked:.1f} s), peak {dask_peak / gib:.2f} GiB; "
+        f"Dask's overhead {100 * (dasked - pooled) / pooled:+.0f}%"
+    )
+    print(f"statuses, scores and checks identical here and on Dask: {same_on_dask}")
+    if args.dask_only:
+        return
     print(
         f"homework x{n}, grader grade --jobs {args.jobs} --no-pool: "
         f"{unpooled / n:.2f} s per submission ({unpooled:.1f} s), "

@@ -7,33 +7,21 @@ result = grade_notebook("hw.ipynb", assignment="exp_decay")
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import hashlib
 import math
-import shutil
-import tempfile
-import time
 from pathlib import Path
 
-import nbformat
-
 from grader.assignment import Assignment, load_assignment
-from grader.facts import Facts, read_journal, save_facts
+from grader.facts import Facts
 from grader.judge import Case, RunSummary, judge, localise, total_score
 from grader.names import display_name
-from grader.notebook import InvalidNotebook, load_notebook
 from grader.reference import reference_for
 from grader.result import FailedCell, Result
 from grader.run.executor import (
     Execution,
     Limits,
-    copy_into,
-    execute_notebook_async,
 )
 from grader.run.output_cap import MAX_OUTPUT_BYTES_PER_CELL, caps_hit
-from grader.run.pool import KernelSource, PlainSource
-from grader.run.sandbox import scratch_root
-from grader.semester.run_record import RunRecord, save_run_record
+from grader.run.pool import KernelSource
 
 STATUS_OF_RUN = {"completed": "graded", "timeout": "timeout", "dead": "error", "failed": "error"}
 
@@ -43,7 +31,7 @@ def _as_assignment(assignment: Assignment | str | Path) -> Assignment:
 
 
 def unscored_result(
-    path: Path,
+    path: Path | str,
     assignment: Assignment,
     lang: str,
     status: str,
@@ -54,7 +42,7 @@ def unscored_result(
     """A submission that could not be judged: its status and a one-line reason."""
     key = "status.invalid" if status == "invalid" else "status.error"
     return Result(
-        submission=display_name(path.name),
+        submission=display_name(path.name if isinstance(path, Path) else path),
         status=status,
         score=0.0,
         max_score=assignment.max_score,
@@ -257,82 +245,26 @@ async def grade_notebook_async(
     facts_dir: Path | None = None,
     source: KernelSource | None = None,
 ) -> Result:
-    started = time.monotonic()
-    source = source or PlainSource()
+    """Grade the notebook file at ``path``; with ``facts_dir``, keep its facts, executed
+    notebook and run record there (what ``grader rejudge`` needs)."""
+    from grader.submission import (
+        SubmissionOptions,
+        grade_submission_async,
+        with_hidden_folders,
+        write_outcome,
+    )
+
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        content = path.read_bytes()
     except OSError as exc:
         reason = assignment.message("invalid.unreadable", lang, error=exc.strerror or exc)
         return unscored_result(path, assignment, lang, "invalid", reason)
-    sha256 = hashlib.sha256(raw).hexdigest()
-    try:
-        loaded = load_notebook(path)
-    except InvalidNotebook as exc:
-        reason = assignment.message(exc.key, lang, **exc.params)
-        return unscored_result(path, assignment, lang, "invalid", reason, sha256)
-    policy = limits.sandbox
-    limits = dataclasses.replace(
-        limits,
-        sandbox=dataclasses.replace(
-            policy, hidden_folders=(*policy.hidden_folders, path.resolve().parent)
-        ),
-    )
-    for attempt in (1, 2):
-        generation = source.generation
-        workdir = Path(tempfile.mkdtemp(prefix="sub-", dir=scratch_root()))
-        copy_into(path, workdir / "box" / "cwd")
-        execution = await execute_notebook_async(loaded.nb, workdir, limits, source)
-        # A kernel that died with the pool's parent runs again on a new parent: no
-        # student pays for another's attack on the pool.
-        lost = execution.status in ("dead", "failed") and source.lost_since(generation)
-        if execution.workdir not in (None, workdir):  # it ran in a kernel started ahead
-            shutil.rmtree(workdir, ignore_errors=True)
-            workdir = execution.workdir
-        if attempt == 2 or not lost:
-            break
-        shutil.rmtree(workdir, ignore_errors=True)
-    facts_started = time.monotonic()
-    try:
-        facts = read_journal(execution.journal_path, execution.secret)
-        if facts_dir is not None:
-            facts_dir.mkdir(parents=True, exist_ok=True)
-            save_facts(facts, facts_dir / "facts.json")
-            if execution.executed is not None:
-                nbformat.write(execution.executed, str(facts_dir / "executed.ipynb"))
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    run, failed = _run_summary(execution, limits)
-    judge_started = time.monotonic()
-    result = judge_facts(
-        display_name(path.name),
-        facts,
-        run,
-        assignment,
-        lang,
-        STATUS_OF_RUN[execution.status],
-        sha256,
-        failed,
-        time.monotonic() - started,
-    )
-    if facts_dir is not None:  # beside facts.json: what `grader rejudge` needs
-        phases = {
-            **execution.phases,
-            "facts": judge_started - facts_started,
-            "judge": time.monotonic() - judge_started,
-        }
-        record = RunRecord(
-            run,
-            result.status,
-            failed,
-            sha256,
-            result.seconds,
-            facts.rejected_records,
-            facts.caps,
-            tuple(phases.items()),
-        )
-        save_run_record(facts_dir, record)
-    return result
+    options = with_hidden_folders(SubmissionOptions(limits, lang, report=False), path.parent)
+    outcome = await grade_submission_async(path.name, content, assignment, options, source)
+    if facts_dir is not None:
+        write_outcome(facts_dir, outcome)
+    return outcome.result
 
 
 def grade_notebook(

@@ -10,6 +10,11 @@ Layout of the output folder:
 
 Grading the same folder again reuses every result whose notebook, assignment, grader
 version and language are unchanged (``force`` grades all again).
+
+Each submission is one call, ``grade_submission`` (bytes in, an Outcome out); the batch
+runs them here (``jobs`` at once, kernels from one source) or on a Dask cluster
+(``BatchOptions.dask``, see ``grader.distributed``), and one collector writes what comes
+back into OUT/ either way.
 """
 
 from __future__ import annotations
@@ -20,32 +25,49 @@ import json
 import os
 import signal
 import sys
-import traceback
+import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from grader import __version__
-from grader.api import grade_notebook_async, unscored_result
+from grader.api import unscored_result
 from grader.assignment import Assignment
 from grader.integrity import seal, verified_bytes
 from grader.names import display_name, folder_name
-from grader.report.html import write_student_report
-from grader.result import Result, results_document, write_json_atomic
+from grader.result import Result, Status, results_document, write_json_atomic
 from grader.run.executor import Limits
 from grader.run.pool import KernelSource, PlainSource, PoolUnavailable, kernel_source
+from grader.submission import (
+    Outcome,
+    SubmissionOptions,
+    grade_submission_async,
+    with_hidden_folders,
+    write_outcome,
+)
 
 SUBMISSION_SUFFIXES = (".ipynb",)
+FLUSH_INTERVAL_S = 1.0  # results.json is rewritten at most this often while grading ...
+FLUSH_SHARE = 20  # ... and at most 1/20 of the time goes to rewriting it
+
+
+class DaskUnavailable(RuntimeError):
+    """The Dask cluster cannot be reached or has no worker; ``str(exc)`` says why."""
 
 
 @dataclass(frozen=True)
 class BatchOptions:
-    jobs: int = os.cpu_count() or 1
+    jobs: int = os.cpu_count() or 1  # at once here; per worker with ``dask``
     limits: Limits = Limits()
     lang: str = "ko"
     force: bool = False
     pool: bool = True  # fork kernels from a warm parent (plain kernels otherwise)
+    dask: str | None = None  # a scheduler's address (tcp://host:8786), or local:N
+
+    def submission_options(self, *hidden: Path) -> SubmissionOptions:
+        """What each submission is graded with; ``hidden``: folders no kernel may see."""
+        return with_hidden_folders(SubmissionOptions(self.limits, self.lang), *hidden)
 
 
 @dataclass(frozen=True)
@@ -73,22 +95,7 @@ def submission_dir(out: Path, submission: str) -> Path:
     return out / "submissions" / folder_name(submission)
 
 
-def internal_error_result(
-    path: Path, assignment: Assignment, lang: str, error: BaseException
-) -> Result:
-    """A grader bug on one submission becomes that submission's status, not a crash."""
-    last = traceback.format_exception_only(type(error), error)[-1].strip()
-    return unscored_result(
-        path,
-        assignment,
-        lang,
-        "error",
-        f"internal grader error: {last}",
-        extras={"internal_error": True},
-    )
-
-
-def reusable_result(path: Path, out: Path, assignment: Assignment, lang: str) -> dict | None:
+def reusable_result(path: Path, out: Path, assignment: Assignment, lang: str) -> Result | None:
     """The previous result of this very file, if nothing that decides it has changed."""
     previous_path = submission_dir(out, display_name(path.name)) / "result.json"
     content = verified_bytes(previous_path)  # a result edited on disk is graded again
@@ -105,101 +112,68 @@ def reusable_result(path: Path, out: Path, assignment: Assignment, lang: str) ->
         and previous.get("lang") == lang
         and not previous.get("extras", {}).get("internal_error")
     )
-    return previous if unchanged else None
+    if not unchanged:
+        return None
+    try:
+        return Result.from_json(previous)
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
-class _Collector:
-    """Keeps results.json current: after every submission it is rewritten atomically."""
+class Collector:
+    """Takes each finished submission, from wherever it ran: writes its files into
+    OUT/submissions/<folder>/, its sealed result.json, and results.json again
+    (atomically), then tells the progress display."""
 
-    def __init__(self, out: Path, assignment: Assignment):
+    def __init__(
+        self,
+        out: Path,
+        assignment: Assignment,
+        total: int,
+        on_done: Callable[[Done, int, int], None] = lambda d, i, n: None,
+    ):
         self.out = out
         self.assignment = assignment
-        self.results: dict[str, dict] = {}
+        self.total = total
+        self.on_done = on_done
+        self.results: dict[str, Result] = {}
+        self._flushed_at = 0.0
+        self._flush_seconds = 0.0
 
-    def add(self, document: dict, write_own: bool) -> None:
-        self.results[document["submission"]] = document
-        if write_own:
-            own = submission_dir(self.out, document["submission"]) / "result.json"
-            write_json_atomic(own, document)
-            seal(own)
-        self.flush()
+    def reused(self, result: Result) -> None:
+        self._add(result, reused=True)
 
-    def flush(self) -> None:
-        write_json_atomic(
-            self.out / "results.json",
-            results_document(self.assignment.name, list(self.results.values())),
-        )
+    def graded(self, outcome: Outcome) -> None:
+        result = outcome.result
+        folder = submission_dir(self.out, result.submission)
+        write_outcome(folder, outcome)
+        own = folder / "result.json"
+        write_json_atomic(own, result.to_json())
+        seal(own)
+        self._add(result, reused=False)
 
+    def _add(self, result: Result, reused: bool) -> None:
+        self.results[result.submission] = result
+        self.flush(final=len(self.results) >= self.total)
+        done = Done(result.submission, result.status, result.score, result.max_score, reused)
+        self.on_done(done, len(self.results), self.total)
 
-async def _grade_all(
-    paths: list[Path],
-    out: Path,
-    assignment: Assignment,
-    options: BatchOptions,
-    on_done: Callable[[Done, int, int], None],
-    source: KernelSource,
-) -> dict:
-    collector = _Collector(out, assignment)
-    collector.flush()
-    semaphore = asyncio.Semaphore(max(1, options.jobs))
-    finished = 0
-    interrupt = _Interrupt()
+    def document(self) -> dict:
+        """The content of results.json."""
+        return results_document(self.assignment.name, [r.to_json() for r in self.results.values()])
 
-    def done(document: dict, reused: bool) -> None:
-        nonlocal finished
-        finished += 1
-        on_done(
-            Done(
-                document["submission"],
-                document["status"],
-                document["score"],
-                document["max_score"],
-                reused,
-            ),
-            finished,
-            len(paths),
-        )
-
-    async def one(path: Path) -> None:
-        async with semaphore:
-            if interrupt.requested:
-                return
-            folder = submission_dir(out, display_name(path.name))
-            try:
-                result = await grade_notebook_async(
-                    path, assignment, options.limits, options.lang, folder, source
-                )
-            except Exception as error:  # noqa: BLE001 - one bad submission never stops a batch
-                result = internal_error_result(path, assignment, options.lang, error)
-            if interrupt.requested:  # cut short by Ctrl-C: not a result
-                return
-            try:
-                write_student_report(
-                    result, assignment, folder / "report.html", options.lang, folder / "facts.json"
-                )
-            except Exception as error:  # noqa: BLE001
-                print(f"warning: no report for {result.submission}: {error}", file=sys.stderr)
-            collector.add(result.to_json(), write_own=True)
-            done(collector.results[result.submission], reused=False)
-
-    to_grade = []
-    for path in paths:
-        previous = None if options.force else reusable_result(path, out, assignment, options.lang)
-        if previous is None:
-            to_grade.append(path)
-        else:
-            collector.add(previous, write_own=False)
-            done(previous, reused=True)
-    if hasattr(source, "expected"):
-        source.expected = len(to_grade)
-    with interrupt.installed():
-        outcomes = await asyncio.gather(*(one(p) for p in to_grade), return_exceptions=True)
-    if interrupt.requested:
-        raise KeyboardInterrupt  # every finished result is already in results.json
-    for outcome in outcomes:
-        if isinstance(outcome, BaseException):
-            raise outcome  # the grader's own failure (say, OUT not writable): exit code 2
-    return results_document(assignment.name, list(collector.results.values()))
+    def flush(self, final: bool = True) -> None:
+        """Rewrite results.json (atomically).  Unless ``final``, only when the last
+        rewrite is long enough ago: a class of thousands makes a file of megabytes,
+        and rewriting it after every submission would cost more than grading (the
+        submission's own result.json is written at once either way)."""
+        now = time.monotonic()
+        wait = max(FLUSH_INTERVAL_S, FLUSH_SHARE * self._flush_seconds)
+        if not final and now - self._flushed_at < wait:
+            return
+        write_json_atomic(self.out / "results.json", self.document())
+        self._flushed_at = time.monotonic()
+        self._flush_seconds = self._flushed_at - now
 
 
 BATCH_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -265,6 +239,50 @@ class _Interrupt:
                 task.cancel()
 
 
+async def _grade_here(
+    paths: list[Path],
+    assignment: Assignment,
+    options: SubmissionOptions,
+    jobs: int,
+    source: KernelSource,
+    collector: Collector,
+) -> None:
+    semaphore = asyncio.Semaphore(max(1, jobs))
+    if hasattr(source, "expected"):  # the pool starts no kernel for a submission to come
+        source.expected = len(paths)
+
+    interrupt = _Interrupt()
+
+    async def one(path: Path) -> None:
+        async with semaphore:
+            if interrupt.requested:
+                return
+            try:
+                content = path.read_bytes()
+            except OSError as error:
+                reason = assignment.message(
+                    "invalid.unreadable", options.lang, error=error.strerror or error
+                )
+                outcome = Outcome(
+                    unscored_result(path.name, assignment, options.lang, Status.INVALID, reason)
+                )
+            else:
+                outcome = await grade_submission_async(
+                    path.name, content, assignment, options, source
+                )
+            if interrupt.requested:  # cut short by Ctrl-C: not a result
+                return
+            collector.graded(outcome)
+
+    with interrupt.installed():
+        outcomes = await asyncio.gather(*(one(p) for p in paths), return_exceptions=True)
+    if interrupt.requested:
+        raise KeyboardInterrupt  # every finished result is already in OUT/
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome  # the grader's own failure (say, OUT not writable): exit code 2
+
+
 def grade_folder(
     folder: Path,
     out: Path,
@@ -276,9 +294,50 @@ def grade_folder(
     Returns the results document (the content of results.json)."""
     paths = find_submissions(folder)
     out.mkdir(parents=True, exist_ok=True)
-    with _started_source(options.pool and len(paths) > 1, options.jobs) as source:
-        with asyncio.Runner(loop_factory=_BatchLoop) as runner:
-            return runner.run(_grade_all(paths, out, assignment, options, on_done, source))
+    collector = Collector(out, assignment, len(paths), on_done)
+    collector.flush()
+    to_grade = []
+    for path in paths:
+        previous = None if options.force else reusable_result(path, out, assignment, options.lang)
+        if previous is None:
+            to_grade.append(path)
+        else:
+            collector.reused(previous)
+    submission_options = options.submission_options(folder, out)
+    try:
+        _grade(to_grade, assignment, options, submission_options, collector)
+    finally:  # an interrupted batch leaves results.json with everything finished
+        collector.flush()
+    return collector.document()
+
+
+def _grade(
+    to_grade: list[Path],
+    assignment: Assignment,
+    options: BatchOptions,
+    submission_options: SubmissionOptions,
+    collector: Collector,
+) -> None:
+    if options.dask and to_grade:
+        from grader.distributed import grade_on_dask
+
+        grade_on_dask(
+            options.dask,
+            options.pool,
+            options.jobs,
+            to_grade,
+            assignment,
+            submission_options,
+            collector,
+        )
+    elif to_grade:
+        with _started_source(options.pool and len(to_grade) > 1, options.jobs) as source:
+            with asyncio.Runner(loop_factory=_BatchLoop) as runner:
+                runner.run(
+                    _grade_here(
+                        to_grade, assignment, submission_options, options.jobs, source, collector
+                    )
+                )
 
 
 @contextmanager

@@ -1,6 +1,7 @@
 """Command line: argument parsing and console output only.
 
   grader grade DIR --out OUT [--jobs N]    grade a folder (instructor, LMS batch job)
+                  [--dask tcp://HOST:8786 | --dask local:N]   ... on a Dask cluster
   grader check NOTEBOOK                    one notebook: a table and a report (student)
   grader assignments                       the assignments installed with the grader
   grader export OUT --format F[,F...]      write more formats from OUT/results.json
@@ -252,6 +253,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="grade every notebook again, even unchanged ones"
     )
     grade.add_argument(
+        "--dask",
+        default=None,
+        metavar="ADDRESS",
+        help="grade on a Dask cluster: a scheduler's address (tcp://HOST:8786), or local:N "
+        "for N worker processes here; --jobs is then per worker (needs the [dask] extra)",
+    )
+    grade.add_argument(
         "--no-pool",
         action="store_true",
         help="start a plain kernel per notebook instead of forking warm ones",
@@ -359,7 +367,7 @@ def _finish(args, out: Path, document: dict, assignment, previous, rerender_all=
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    from grader.batch import BatchOptions, find_submissions, grade_folder
+    from grader.batch import BatchOptions, DaskUnavailable, find_submissions, grade_folder
     from grader.report import export_all
     from grader.semester.console import previous_document
     from grader.semester.finish import SemesterOptions, check_inputs, write_fingerprints
@@ -370,25 +378,41 @@ def cmd_grade(args: argparse.Namespace) -> int:
     if args.jobs < 1:
         print("grader: --jobs must be at least 1", file=sys.stderr)
         return EXIT_USAGE
+    if args.dask is not None:
+        problem = _dask_problem(args.dask)
+        if problem:
+            print(f"grader: --dask: {problem}", file=sys.stderr)
+            return EXIT_USAGE
     assignment = load_assignment(args.assignment)
     submissions = find_submissions(args.folder)
     total = len(submissions)
     check_inputs(
         args.out, SemesterOptions(args.overrides, args.submitted_at), [p.name for p in submissions]
     )
+    where = f"with {args.jobs} job(s)"
+    if args.dask is not None:
+        where = f"on Dask {args.dask} with {args.jobs} job(s) per worker"
     print(
-        f"grading {total} notebook(s) in {args.folder} for '{assignment.name}' "
-        f"with {args.jobs} job(s)",
+        f"grading {total} notebook(s) in {args.folder} for '{assignment.name}' {where}",
         file=sys.stderr,
     )
     args.out.mkdir(parents=True, exist_ok=True)
     limits = _limits(args, hidden=(args.out,))
     options = BatchOptions(
-        jobs=args.jobs, limits=limits, lang=args.lang, force=args.force, pool=not args.no_pool
+        jobs=args.jobs,
+        limits=limits,
+        lang=args.lang,
+        force=args.force,
+        pool=not args.no_pool,
+        dask=args.dask,
     )
     previous = previous_document(args.out)
     with Progress(total) as progress:
-        document = grade_folder(args.folder, args.out, assignment, options, progress)
+        try:
+            document = grade_folder(args.folder, args.out, assignment, options, progress)
+        except DaskUnavailable as error:
+            print(f"grader: --dask: {error}", file=sys.stderr)
+            return EXIT_USAGE
     write_fingerprints(submissions, args.out)
     document = _finish(args, args.out, document, assignment, previous)
     written = export_all(args.format, document, args.out, assignment, _export_options(args))
@@ -406,6 +430,19 @@ def cmd_grade(args: argparse.Namespace) -> int:
         print(f"grader: internal errors on {', '.join(internal)}", file=sys.stderr)
         return EXIT_USAGE
     return EXIT_OK
+
+
+def _dask_problem(address: str) -> str | None:
+    """Why ``--dask address`` cannot work here (Dask missing, a malformed local:N)."""
+    try:
+        from grader.distributed import parse_address
+    except ImportError as error:
+        return str(error)
+    try:
+        parse_address(address)
+    except ValueError as error:
+        return str(error)
+    return None
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -484,8 +484,8 @@ def read_journal(
     return facts
 
 
-def save_facts(facts: Facts, path: Path) -> None:
-    """Write the validated records (no secret) as one JSON document: a test fixture.
+def facts_text(facts: Facts) -> str:
+    """The validated records (no secret) as one JSON document: what facts.json holds.
     What reading the journal found besides them (lines it rejected, caps it hit) goes
     along, as a submission's review depends on it and the records no longer show it."""
     document = {
@@ -494,7 +494,12 @@ def save_facts(facts: Facts, path: Path) -> None:
         "missing_records": facts.missing_records,
         "caps": list(facts.caps),
     }
-    path.write_text(json.dumps(document, ensure_ascii=False), "utf-8")
+    return json.dumps(document, ensure_ascii=False)
+
+
+def save_facts(facts: Facts, path: Path) -> None:
+    """Write ``facts_text`` to ``path``: a test fixture, or a submission's facts.json."""
+    path.write_text(facts_text(facts), "utf-8")
 
 
 def with_journal_findings(facts: Facts, document: dict) -> Facts:

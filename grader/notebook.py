@@ -36,6 +36,11 @@ def load_notebook(path: Path) -> LoadedNotebook:
         raise InvalidNotebook(
             f"cannot read the file: {error}", "invalid.unreadable", error=error
         ) from None
+    return notebook_from_bytes(raw)
+
+
+def notebook_from_bytes(raw: bytes) -> LoadedNotebook:
+    """A submitted file's content as nbformat 4, upgrading v3 (and older) files."""
     if not raw.strip():
         raise InvalidNotebook("the file is empty", "invalid.empty")
     try:

@@ -158,7 +158,6 @@ def judge_questions(
                     message=f"{label}: {c.message}",
                     key=c.key,
                     diagnosis=c.diagnosis,
-                    params=c.params,
                 )
             )
     return tuple(checks), tuple(rows), tuple(dict.fromkeys(reasons))

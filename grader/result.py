@@ -7,13 +7,24 @@ import math
 import os
 import tempfile
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 from grader import __version__
 from grader.judge.base import CheckResult
 from grader.names import clean_text, folder_name
 
-STATUSES = ("graded", "invalid", "timeout", "error")
+
+class Status(StrEnum):
+    """A submission's status; its value is what results.json says."""
+
+    GRADED = "graded"
+    INVALID = "invalid"
+    TIMEOUT = "timeout"
+    ERROR = "error"
+
+
+STATUSES = tuple(s.value for s in Status)
 
 
 @dataclass(frozen=True)
@@ -27,7 +38,7 @@ class FailedCell:
 @dataclass(frozen=True)
 class Result:
     submission: str  # the file name
-    status: str  # one of STATUSES
+    status: Status  # a plain string with a status's value is taken too
     score: float
     max_score: float
     beta: tuple[float, ...] | None
@@ -49,10 +60,15 @@ class Result:
     # a multi-question assignment's score per question (QuestionResult.to_json() each)
     questions: tuple[dict, ...] = ()
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", Status(self.status))
+        # results.json keeps milliseconds: a result read back equals the one written
+        object.__setattr__(self, "seconds", round(float(self.seconds), 3))
+
     def to_json(self) -> dict:
         return {
             "submission": self.submission,
-            "status": self.status,
+            "status": self.status.value,
             "score": self.score,
             "max_score": self.max_score,
             "folder": folder_name(self.submission),
@@ -74,16 +90,57 @@ class Result:
             ],
             "messages": list(self.messages),
             "sha256": self.sha256,
+            "assignment": self.assignment,
             "assignment_digest": self.assignment_digest,
             "model": self.model,
             "figure": self.figure,
-            "failed_cells": [c.__dict__ for c in self.failed_cells],
-            "seconds": round(self.seconds, 3),
+            "failed_cells": [dict(c.__dict__) for c in self.failed_cells],
+            "seconds": self.seconds,
             "grader_version": __version__,
             "lang": self.lang,
             "extras": self.extras,
             **({"questions": list(self.questions)} if self.questions else {}),
         }
+
+    @classmethod
+    def from_json(cls, entry: dict) -> Result:
+        """The Result whose ``to_json`` gave ``entry`` (an entry of results.json or a
+        result.json); fields an older grader did not write take their defaults, and what
+        the semester's step added (adjustments) is not part of a Result.  Values are
+        taken as written, so the Result writes back the very same JSON."""
+        beta = entry.get("beta")
+        return cls(
+            submission=str(entry["submission"]),
+            status=Status(entry["status"]),
+            score=entry["score"],
+            max_score=entry["max_score"],
+            beta=tuple(beta) if beta is not None else None,
+            checks=tuple(
+                CheckResult(
+                    name=c["name"],
+                    passed=c["passed"],
+                    points=c["points"],
+                    max_points=c["max_points"],
+                    message=c["message"],
+                    key=c.get("key", ""),
+                    diagnosis=c.get("diagnosis"),
+                )
+                for c in entry.get("checks", ())
+            ),
+            messages=tuple(entry.get("messages", ())),
+            sha256=entry.get("sha256", ""),
+            assignment=entry.get("assignment", ""),
+            assignment_digest=entry.get("assignment_digest", ""),
+            model=entry.get("model"),
+            figure=entry.get("figure"),
+            failed_cells=tuple(FailedCell(**c) for c in entry.get("failed_cells", ())),
+            seconds=entry.get("seconds", 0.0),
+            extras=dict(entry.get("extras") or {}),
+            lang=entry.get("lang", "ko"),
+            review=tuple(entry.get("review", ())),
+            caps=tuple(entry.get("caps", ())),
+            questions=tuple(entry.get("questions", ())),
+        )
 
 
 def results_document(assignment: str, results: list[dict]) -> dict:

@@ -68,7 +68,6 @@ def judge(case: Case, lang: str = "ko") -> tuple[CheckResult, ...]:
                 message=_message(case, outcome, lang),
                 key=outcome.key,
                 diagnosis=outcome.diagnosis,
-                params=outcome.params,
             )
         )
     return tuple(results)

@@ -76,7 +76,6 @@ class CheckResult:
     message: str
     key: str
     diagnosis: str | None
-    params: dict
 
 
 class Case:

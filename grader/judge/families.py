@@ -434,7 +434,6 @@ def judge_family(question: Assignment, facts: Facts, run: RunSummary, lang: str)
                 message=_message(question, outcome, lang),
                 key=outcome.key,
                 diagnosis=outcome.diagnosis,
-                params=outcome.params,
             )
         )
     return tuple(results), tuple(reasons), choice.model

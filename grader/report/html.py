@@ -182,7 +182,13 @@ def student_figure(facts_path: Path | None, figure: int | None) -> str | None:
     """The PNG of the graded figure, as the student's notebook rendered it."""
     if figure is None or facts_path is None or not facts_path.is_file():
         return None
-    records = json.loads(facts_path.read_text("utf-8"))["records"]
+    return recorded_png(json.loads(facts_path.read_text("utf-8"))["records"], figure)
+
+
+def recorded_png(records: list | tuple, figure: int | None) -> str | None:
+    """The PNG (base64) the probe recorded for ``figure``, if any."""
+    if figure is None:
+        return None
     pngs = [
         r["payload"].get("png_base64")
         for r in records

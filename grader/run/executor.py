@@ -11,6 +11,7 @@ import re
 import secrets
 import shutil
 import signal
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from jupyter_core.utils import ensure_async
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
+from grader.facts import Facts, read_journal
 from grader.probe import PROBE_PATH
 from grader.run.kernel import (
     KERNEL_ARGV,
@@ -32,7 +34,7 @@ from grader.run.kernel import (
 )
 from grader.run.output_cap import CappedNotebookClient, OutputCaps
 from grader.run.pool import KernelSource, PlainSource
-from grader.run.sandbox import SandboxPolicy, close_box, open_box, plan
+from grader.run.sandbox import SandboxPolicy, close_box, open_box, plan, scratch_root
 
 FINISH_TIMEOUT_S = 30
 JOURNAL = "facts.jsonl"
@@ -484,3 +486,54 @@ def copy_into(source: Path, cwd: Path) -> None:
     """Give the kernel its own copy of the notebook (never the submissions folder)."""
     cwd.mkdir(parents=True, exist_ok=True)
     shutil.copy2(source, cwd / source.name)
+
+
+@dataclass(frozen=True)
+class Executed:
+    """What running one submission left once its work folder is gone: how the run went,
+    the student's cells with their outputs, and the facts read from the probe's journal."""
+
+    status: str  # "completed" | "timeout" | "dead" | "failed"
+    reason: str | None
+    cells: tuple[CellRun, ...]
+    seconds: float
+    executed: nbformat.NotebookNode | None
+    facts: Facts
+    phases: dict[str, float] = dataclasses.field(default_factory=dict)  # seconds per phase
+
+
+def _file_name_in_box(name: str) -> str:
+    """The submission's file name as the kernel sees it: never a path, never empty."""
+    base = Path(name.replace("\0", "_")).name
+    return base if base not in ("", ".", "..") else "submission.ipynb"
+
+
+async def execute_submission_async(
+    name: str, content: bytes, nb: nbformat.NotebookNode, limits: Limits, source: KernelSource
+) -> Executed:
+    """Run one submission in a work folder this function makes and removes: the kernel's
+    working folder holds the notebook's bytes as ``name``; the journal is read (and
+    checked against the run's secret) before the folder goes."""
+    workdir = Path(tempfile.mkdtemp(prefix="sub-", dir=scratch_root()))
+    ran_in = None  # a kernel started ahead runs in a folder of its own
+    try:
+        cwd = workdir / "box" / "cwd"
+        cwd.mkdir(parents=True)
+        (cwd / _file_name_in_box(name)).write_bytes(content)
+        execution = await execute_notebook_async(nb, workdir, limits, source)
+        ran_in = execution.workdir
+        facts_started = time.monotonic()
+        facts = read_journal(execution.journal_path, execution.secret)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+        if ran_in is not None:
+            shutil.rmtree(ran_in, ignore_errors=True)
+    return Executed(
+        execution.status,
+        execution.reason,
+        execution.cells,
+        execution.seconds,
+        execution.executed,
+        facts,
+        {**execution.phases, "facts": time.monotonic() - facts_started},
+    )

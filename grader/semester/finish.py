@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.assignment import Assignment
-from grader.judge.base import CheckResult
 from grader.names import display_name
-from grader.result import FailedCell, Result, results_document, write_json_atomic
+from grader.result import Result, results_document, write_json_atomic
 from grader.semester import similarity
 from grader.semester.adjust import adjust, automatic
 from grader.semester.fingerprint import FINGERPRINT, fingerprint_file
@@ -46,42 +45,6 @@ def submission_folder(out: Path, name: str) -> Path:
     from grader.batch import submission_dir  # one place decides the folder's name
 
     return submission_dir(out, name)
-
-
-def result_from_json(entry: dict) -> Result:
-    """A Result from its JSON form (results.json or result.json), for the pages."""
-    return Result(
-        submission=entry["submission"],
-        status=entry["status"],
-        score=float(entry["score"]),
-        max_score=float(entry["max_score"]),
-        beta=tuple(entry["beta"]) if entry.get("beta") is not None else None,
-        checks=tuple(
-            CheckResult(
-                c["name"],
-                c["passed"],
-                c["points"],
-                c["max_points"],
-                c["message"],
-                c.get("key", ""),
-                c.get("diagnosis"),
-                {},
-            )
-            for c in entry.get("checks", ())
-        ),
-        messages=tuple(entry.get("messages", ())),
-        sha256=entry.get("sha256", ""),
-        assignment=entry.get("assignment", ""),
-        assignment_digest=entry.get("assignment_digest", ""),
-        model=entry.get("model"),
-        figure=entry.get("figure"),
-        failed_cells=tuple(FailedCell(**c) for c in entry.get("failed_cells", ())),
-        seconds=float(entry.get("seconds", 0.0)),
-        extras=dict(entry.get("extras", {})),
-        lang=entry.get("lang", "ko"),
-        review=tuple(entry.get("review", ())),
-        caps=tuple(entry.get("caps", ())),
-    )
 
 
 def write_fingerprints(paths: list[Path], out: Path) -> None:
@@ -207,7 +170,7 @@ def _write_page(out: Path, entry: dict, assignment: Assignment) -> int:
     folder = submission_folder(out, entry["submission"])
     try:
         write_student_report(
-            result_from_json(automatic(entry)),
+            Result.from_json(automatic(entry)),
             assignment,
             folder / "report.html",
             entry.get("lang", "ko"),

@@ -36,28 +36,35 @@ class RunRecord:
     phases: tuple[tuple[str, float], ...] = ()
 
 
+def run_record_document(record: RunRecord) -> dict:
+    """The content of run.json."""
+    return {
+        "version": RECORD_VERSION,
+        "run": asdict(record.run),
+        "status": str(record.status),
+        "failed_cells": [asdict(c) for c in record.failed_cells],
+        "sha256": record.sha256,
+        "seconds": round(record.seconds, 3),
+        "rejected_records": record.rejected_records,
+        "facts_caps": list(record.facts_caps),
+        "phases": {name: round(value, 4) for name, value in record.phases},
+    }
+
+
 def save_run_record(folder: Path, record: RunRecord) -> Path:
     """Write run.json beside facts.json and seal both (``grader.integrity``): what
     ``rejudge`` reads must be what the grader wrote."""
     path = folder / RUN_RECORD
-    write_json_atomic(
-        path,
-        {
-            "version": RECORD_VERSION,
-            "run": asdict(record.run),
-            "status": record.status,
-            "failed_cells": [asdict(c) for c in record.failed_cells],
-            "sha256": record.sha256,
-            "seconds": round(record.seconds, 3),
-            "rejected_records": record.rejected_records,
-            "facts_caps": list(record.facts_caps),
-            "phases": {name: round(value, 4) for name, value in record.phases},
-        },
-    )
-    seal(path)
+    write_json_atomic(path, run_record_document(record))
+    seal_run_record(folder)
+    return path
+
+
+def seal_run_record(folder: Path) -> None:
+    """Seal run.json and the facts.json beside it, as they are now."""
+    seal(folder / RUN_RECORD)
     if (folder / "facts.json").is_file():
         seal(folder / "facts.json")
-    return path
 
 
 def _run_summary(spec: dict) -> RunSummary:

@@ -19,8 +19,9 @@ def previous(tmp_path, exp_decay, **changes):
     notebook = tmp_path / "hw.ipynb"
     notebook.write_text('{"cells": []}', "utf-8")
     from grader import __version__
+    from grader.api import unscored_result
 
-    document = {
+    document = unscored_result("hw.ipynb", exp_decay, "ko", "invalid", "x").to_json() | {
         "submission": "hw.ipynb",
         "sha256": hashlib.sha256(notebook.read_bytes()).hexdigest(),
         "assignment_digest": exp_decay.digest,

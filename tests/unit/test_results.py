@@ -4,8 +4,8 @@ import json
 from pathlib import Path
 
 from grader.api import unscored_result
-from grader.batch import internal_error_result
 from grader.result import results_document, write_json_atomic
+from grader.submission import internal_error_result
 
 CONTRACT = {"submission", "status", "score", "max_score", "beta", "checks", "messages"}
 

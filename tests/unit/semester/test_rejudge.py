@@ -113,7 +113,7 @@ def test_rejudged_results_are_sealed_so_grade_reuses_them(graded_out, tmp_path):
     notebook = tmp_path / "kim_101_1_hw.ipynb"
     notebook.write_bytes(b"kim_101_1_hw.ipynb")  # the digest the fixture's result records
     reused = reusable_result(notebook, graded_out, load_assignment(changed), "en")
-    assert reused is not None and reused["max_score"] == 110.0  # no kernel on the next grade
+    assert reused is not None and reused.max_score == 110.0  # no kernel on the next grade
 
 
 def test_facts_edited_on_disk_are_not_judged_again(graded_out, capsys):
