@@ -100,7 +100,9 @@ def test_an_override_of_an_unknown_submission_exits_2(graded_out, capsys):
 
 
 def stored_result(out: Path, notebook: Path, assignment, version: str) -> None:
-    document = {
+    from grader.api import unscored_result
+
+    document = unscored_result(notebook.name, assignment, "ko", "invalid", "x").to_json() | {
         "submission": notebook.name,
         "sha256": hashlib.sha256(notebook.read_bytes()).hexdigest(),
         "assignment_digest": assignment.digest,
