@@ -219,8 +219,11 @@ def _build_root(plan):
     for path in plan["hide"]:  # bound folders that must not show what they hold
         if os.path.isdir(_inside(path)):
             _mount("grader-hidden", _inside(path), "tmpfs", MS_RDONLY, "size=4k,mode=0555")
-    _make_dirs(_inside("/tmp/home"), 0o777)
-    _copy_tree(plan.get("matplotlib_cache") or "", _inside("/tmp/home/.cache/matplotlib"))
+    home = plan["env"].get("HOME")
+    if home:  # the kernel's home, on its own tmpfs (with the grader's font cache)
+        _make_dirs(_inside(home), 0o777)
+        cache = plan["env"].get("XDG_CACHE_HOME") or os.path.join(home, ".cache")
+        _copy_tree(plan.get("matplotlib_cache") or "", _inside(f"{cache}/matplotlib"))
     work = _inside("/tmp/.work")
     _make_dirs(work, 0o777)
     _copy_tree(plan["cwd"], work)

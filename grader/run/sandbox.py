@@ -36,9 +36,9 @@ SYSTEM_FOLDERS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"
 # JPY_PARENT_PID=1: the kernel's parent is the namespace's init (PID 1), which ipykernel
 # would otherwise take for a parent that died; the sandbox ends the kernel with its waiter.
 SANDBOX_ENV = {
-    "HOME": "/tmp/home",
+    "HOME": "/tmp/kernel-home",
     "TMPDIR": "/tmp",
-    "XDG_CACHE_HOME": "/tmp/home/.cache",
+    "XDG_CACHE_HOME": "/tmp/kernel-home/.cache",
     "JPY_PARENT_PID": "1",
 }
 
