@@ -37,7 +37,7 @@ from grader.assignment import Assignment
 from grader.integrity import seal, verified_bytes
 from grader.names import display_name, folder_name
 from grader.result import Result, Status, results_document, write_json_atomic
-from grader.run.executor import Limits
+from grader.run.executor import Limits, expect_submissions
 from grader.run.pool import KernelSource, PlainSource, PoolUnavailable, kernel_source
 from grader.submission import (
     Outcome,
@@ -248,8 +248,8 @@ async def _grade_here(
     collector: Collector,
 ) -> None:
     semaphore = asyncio.Semaphore(max(1, jobs))
-    if hasattr(source, "expected"):  # the pool starts no kernel for a submission to come
-        source.expected = len(paths)
+    # the pool starts the first kernels now, and none for a submission that will not come
+    expect_submissions(source, len(paths), options.limits)
 
     interrupt = _Interrupt()
 

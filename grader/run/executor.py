@@ -234,6 +234,12 @@ async def start_kernel(workdir: Path, limits: Limits, source: KernelSource) -> S
     return kernel
 
 
+def expect_submissions(source: KernelSource, count: int, limits: Limits) -> None:
+    """Tell ``source`` that ``count`` submissions with ``limits`` are coming (the warm
+    pool starts their first kernels at once).  Call it on the loop that will run them."""
+    source.expect(count, limits, lambda workdir: start_kernel(workdir, limits, source))
+
+
 class KernelUnresponsive(Exception):
     """The kernel is alive but no longer answers; ``str(exc)`` says after which cell."""
 
@@ -320,6 +326,10 @@ class _Run:
                 async with client.async_setup_kernel():
                     status, reason = await self._execute_all(client)
                     cells_done = time.monotonic()
+                    # Killed, not asked to shut down: nbclient then finds it dead and skips
+                    # jupyter_client's shutdown, which polls a killed kernel every 0.1 s.
+                    kill_process_group(kernel.pid)
+                    await self._reaped()
         except DeadKernelError:
             status, reason = "dead", self._death_reason()
         except KernelUnresponsive as exc:

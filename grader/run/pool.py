@@ -70,6 +70,10 @@ class KernelSource:
         None: the caller then starts its own.  Plain sources keep none."""
         return None
 
+    def expect(self, count: int, limits, start: Callable[[Path], Awaitable]) -> None:
+        """``count`` submissions with ``limits`` are coming (a source that starts kernels
+        ahead starts the first ones now, with ``start(workdir)``)."""
+
     def close(self) -> None:
         """Release it; no process of the source is alive afterwards."""
 
@@ -151,55 +155,65 @@ class ForkSource(KernelSource):
         self._lock = threading.Lock()
         # kernels started before they are needed: while submissions run, the next ones'
         # kernels fork, enter their sandbox and boot ipykernel (a bounded queue per
-        # set of limits; each holds about one forked kernel's memory)
+        # set of limits, in the order they were started; each holds about one forked
+        # kernel's memory).  A submission takes the oldest, finished or not: it never
+        # starts a kernel of its own while one is already on its way.
         self.ready_kernels = ready_kernels
         self.expected: int | None = None  # submissions still to come, when known
-        self._ready: dict[object, list] = {}
-        self._starting: dict[object, set[asyncio.Task]] = {}
+        self._ready: dict[object, list[asyncio.Task]] = {}
+
+    def expect(self, count: int, limits, start: Callable[[Path], Awaitable]) -> None:
+        self.expected = count
+        if self.ready_kernels > 0:
+            self._refill(limits, start)  # the first kernels boot while the batch sets up
 
     async def take_ready(self, limits, start: Callable[[Path], Awaitable]):
         if self.ready_kernels <= 0:
             return None
         queue = self._ready.setdefault(limits, [])
-        kernel = None
-        while queue and kernel is None:
-            candidate = queue.pop(0)
-            if candidate.error is None and candidate.alive():
-                kernel = candidate
-            else:
-                candidate.discard()
         if self.expected is not None:
             self.expected -= 1
+        while queue:
+            task = queue.pop(0)
+            self._refill(limits, start)  # the next one boots while this one is used
+            try:
+                kernel = await asyncio.shield(task)
+            except asyncio.CancelledError:
+                task.add_done_callback(_discard_started)  # ours now: never left running
+                raise
+            except Exception:  # noqa: BLE001 - a start that failed: take the next
+                continue
+            if kernel.error is None and kernel.alive():
+                return kernel
+            kernel.discard()
         self._refill(limits, start)
-        return kernel
+        return None
 
     def _refill(self, limits, start) -> None:
-        starting = self._starting.setdefault(limits, set())
+        queue = self._ready.setdefault(limits, [])
         wanted = self.ready_kernels
         if self.expected is not None:  # none started for submissions that will not come
             wanted = min(wanted, self.expected)
-        missing = wanted - len(self._ready[limits]) - len(starting)
-        for _ in range(max(0, missing)):
-            task = asyncio.ensure_future(self._start_one(limits, start))
-            starting.add(task)
-            task.add_done_callback(starting.discard)
+        for _ in range(max(0, wanted - len(queue))):
+            queue.append(asyncio.ensure_future(self._start_one(start)))
 
-    async def _start_one(self, limits, start) -> None:
+    async def _start_one(self, start):
         workdir = Path(tempfile.mkdtemp(prefix="ready-", dir=scratch_root()))
         kernel = await start(workdir)
         if self.zygote is None:  # closed meanwhile
             kernel.discard()
-        else:
-            self._ready[limits].append(kernel)
+            raise PoolUnavailable("the pool was closed")
+        return kernel
 
     def _discard_ready(self) -> None:
-        for task in [t for tasks in self._starting.values() for t in tasks]:
-            task.cancel()
         for queue in self._ready.values():
-            for kernel in queue:
-                kernel.discard()
+            for task in queue:
+                if task.done():
+                    _discard_started(task)
+                else:
+                    task.cancel()  # start_kernel discards a kernel cancelled mid-start
+                    task.add_done_callback(_discard_started)
         self._ready.clear()
-        self._starting.clear()
 
     def start(self) -> None:
         with self._lock:
@@ -241,6 +255,11 @@ class ForkSource(KernelSource):
         }
 
 
+def _discard_started(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is None:
+        task.result().discard()
+
+
 def _connect(socket_path: str) -> Zygote:
     """A handle on a running parent, for a provisioner that only knows its socket."""
     handle = Zygote.__new__(Zygote)
@@ -272,7 +291,7 @@ class ForkedProcess:
         while self.poll() is None:
             if deadline is not None and time.monotonic() > deadline:
                 raise subprocess.TimeoutExpired(str(self.pid), timeout)
-            time.sleep(0.02)
+            time.sleep(0.005)  # a killed kernel's waiter is reaped within milliseconds
         return self.returncode
 
     def send_signal(self, signum: int) -> None:
