@@ -25,7 +25,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from grader.facts import Facts, read_journal
 from grader.probe import PROBE_PATH
 from grader.run.kernel import (
-    KERNEL_ARGV,
+    GRADING_KERNEL_ARGV,
     OwnInterpreterKernelManager,
     empty_namespace,
     kernel_environment,
@@ -197,7 +197,7 @@ def _kernel_manager(box: Path, limits: Limits, source: KernelSource):
         connection_file=str(box / "connection.json"),
     )
     sandbox = plan(limits.sandbox, box, box / "cwd")
-    manager.spec_fields = source.kernel_spec_fields(list(KERNEL_ARGV), sandbox)
+    manager.spec_fields = source.kernel_spec_fields(list(GRADING_KERNEL_ARGV), sandbox)
     return manager
 
 

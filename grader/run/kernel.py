@@ -30,7 +30,17 @@ def kernel_environment() -> dict[str, str]:
     return env
 
 
+# a stock kernel, as Jupyter starts one (the benchmark's plain nbclient runs use it)
 KERNEL_ARGV = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+# the grader's kernels: the same ipykernel, without debugger or history database
+GRADING_KERNEL = Path(__file__).with_name("grading_kernel.py")
+GRADING_KERNEL_ARGV = [
+    sys.executable,
+    str(GRADING_KERNEL),
+    "-f",
+    "{connection_file}",
+    "--HistoryManager.enabled=False",
+]
 
 
 class OwnInterpreterKernelManager(AsyncKernelManager):

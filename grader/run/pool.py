@@ -4,7 +4,7 @@ Modelled on jupyter_client's provisioner base: a small base class whose methods 
 an implementer owes, chosen explicitly by the options and passed down (never found
 through a global).
 
-* ``PlainSource``: a fresh ``python -m ipykernel_launcher`` per submission, started
+* ``PlainSource``: a fresh ``python grading_kernel.py`` (ipykernel) per submission, started
   through ``confine.py`` (exec).
 * ``ForkSource``: the warm pool.  One long-lived parent (``zygote.py``) that has imported
   TensorFlow, numpy, matplotlib and ipykernel forks a fresh kernel per submission, which
@@ -36,7 +36,7 @@ from pathlib import Path
 from jupyter_client.provisioning import LocalProvisioner
 from traitlets import Dict, Unicode
 
-from grader.run.kernel import kernel_environment, kill_process_group
+from grader.run.kernel import GRADING_KERNEL, kernel_environment, kill_process_group
 from grader.run.sandbox import SandboxPlan, sandboxed_argv, scratch_root
 
 ZYGOTE = Path(__file__).with_name("zygote.py")
@@ -318,7 +318,7 @@ class ForkProvisioner(LocalProvisioner):
         if not self.socket_path:
             raise PoolUnavailable("no warm pool is running")
         zygote = _connect(self.socket_path)
-        kernel_args = cmd[cmd.index("ipykernel_launcher") + 1 :]
+        kernel_args = cmd[cmd.index(str(GRADING_KERNEL)) + 1 :]
         request = {
             "kernel_args": kernel_args,
             "cwd": str(kwargs["cwd"]),
