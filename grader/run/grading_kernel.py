@@ -15,6 +15,7 @@ Standard library only at import: it runs before anything else in the kernel.
 import os
 import sys
 
+
 def trim() -> None:
     # None in sys.modules makes "import debugpy" fail; ipykernel then runs without it
     sys.modules["debugpy"] = None
