@@ -25,6 +25,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -137,6 +138,7 @@ class Collector:
         self.total = total
         self.on_done = on_done
         self.results: dict[str, Result] = {}
+        self._lock = threading.RLock()  # graded() runs on writer threads
         self._flushed_at = 0.0
         self._flush_seconds = 0.0
 
@@ -153,10 +155,11 @@ class Collector:
         self._add(result, reused=False)
 
     def _add(self, result: Result, reused: bool) -> None:
-        self.results[result.submission] = result
-        self.flush(final=len(self.results) >= self.total)
-        done = Done(result.submission, result.status, result.score, result.max_score, reused)
-        self.on_done(done, len(self.results), self.total)
+        with self._lock:
+            self.results[result.submission] = result
+            self.flush(final=len(self.results) >= self.total)
+            done = Done(result.submission, result.status, result.score, result.max_score, reused)
+            self.on_done(done, len(self.results), self.total)
 
     def document(self) -> dict:
         """The content of results.json."""
@@ -167,13 +170,14 @@ class Collector:
         rewrite is long enough ago: a class of thousands makes a file of megabytes,
         and rewriting it after every submission would cost more than grading (the
         submission's own result.json is written at once either way)."""
-        now = time.monotonic()
-        wait = max(FLUSH_INTERVAL_S, FLUSH_SHARE * self._flush_seconds)
-        if not final and now - self._flushed_at < wait:
-            return
-        write_json_atomic(self.out / "results.json", self.document())
-        self._flushed_at = time.monotonic()
-        self._flush_seconds = self._flushed_at - now
+        with self._lock:
+            now = time.monotonic()
+            wait = max(FLUSH_INTERVAL_S, FLUSH_SHARE * self._flush_seconds)
+            if not final and now - self._flushed_at < wait:
+                return
+            write_json_atomic(self.out / "results.json", self.document())
+            self._flushed_at = time.monotonic()
+            self._flush_seconds = self._flushed_at - now
 
 
 BATCH_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -272,7 +276,9 @@ async def _grade_here(
                 )
             if interrupt.requested:  # cut short by Ctrl-C: not a result
                 return
-            collector.graded(outcome)
+        # outside the job's slot, on a thread: the files (each fsynced) are written while
+        # the next submission already runs, and the loop keeps serving the other kernels
+        await asyncio.to_thread(collector.graded, outcome)
 
     with interrupt.installed():
         outcomes = await asyncio.gather(*(one(p) for p in paths), return_exceptions=True)

@@ -50,7 +50,6 @@ def preload():
     import matplotlib.backends.backend_agg  # noqa: F401
     import matplotlib.figure  # noqa: F401
     import matplotlib.pyplot  # noqa: F401 - its backend is chosen later, in the kernel
-    import matplotlib_inline.backend_inline  # noqa: F401
     import PIL.Image
     import PIL.PngImagePlugin  # noqa: F401
     import tf_keras.src.engine.base_layer_v1  # noqa: F401 - imported by the first fit
