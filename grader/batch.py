@@ -295,9 +295,11 @@ def grade_folder(
     assignment: Assignment,
     options: BatchOptions,
     on_done: Callable[[Done, int, int], None] = lambda d, i, n: None,
+    source: KernelSource | None = None,
 ) -> dict:
     """Grade every notebook in ``folder``; results land in ``out`` as they finish.
-    Returns the results document (the content of results.json)."""
+    Returns the results document (the content of results.json).  ``source``: kernels
+    from there (the caller closes it), else from the source ``options`` ask for."""
     paths = find_submissions(folder)
     out.mkdir(parents=True, exist_ok=True)
     collector = Collector(out, assignment, len(paths), on_done)
@@ -311,7 +313,7 @@ def grade_folder(
             collector.reused(previous)
     submission_options = options.submission_options(folder, out)
     try:
-        _grade(to_grade, assignment, options, submission_options, collector)
+        _grade(to_grade, assignment, options, submission_options, collector, source)
     finally:  # an interrupted batch leaves results.json with everything finished
         collector.flush()
     return collector.document()
@@ -323,6 +325,7 @@ def _grade(
     options: BatchOptions,
     submission_options: SubmissionOptions,
     collector: Collector,
+    given: KernelSource | None = None,
 ) -> None:
     if options.dask and to_grade:
         from grader.distributed import grade_on_dask
@@ -337,7 +340,7 @@ def _grade(
             collector,
         )
     elif to_grade:
-        with _started_source(options.pool and len(to_grade) > 1, options.jobs) as source:
+        with _started_source(options.pool, options.jobs, given) as source:
             with asyncio.Runner(loop_factory=_BatchLoop) as runner:
                 runner.run(
                     _grade_here(
@@ -347,10 +350,12 @@ def _grade(
 
 
 @contextmanager
-def _started_source(pooled: bool, jobs: int):
-    """The warm pool when asked for and it starts (keeping as many kernels started ahead
-    as there are jobs); plain kernels otherwise."""
-    source = kernel_source(pooled, ready_kernels=max(1, jobs))
+def _started_source(pooled: bool, jobs: int, given: KernelSource | None = None):
+    """``given`` (its owner closes it), or the warm pool when asked for and it starts
+    (keeping as many kernels started ahead as there are jobs); plain kernels otherwise.
+    The pool pays for itself from the first submission: its parent imports TensorFlow
+    and ipykernel in one go, as a plain kernel would, and forks in milliseconds."""
+    source = given or kernel_source(pooled, ready_kernels=max(1, jobs))
     try:
         source.start()
     except PoolUnavailable as error:
@@ -359,4 +364,5 @@ def _started_source(pooled: bool, jobs: int):
     try:
         yield source
     finally:
-        source.close()
+        if source is not given:
+            source.close()

@@ -282,6 +282,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="folder for the report (default: beside the notebook)",
     )
+    check.add_argument(
+        "--no-pool",
+        action="store_true",
+        help="start a plain kernel instead of forking one from a warm parent",
+    )
     _add_common(check)
     _add_limits(check)
 
@@ -414,7 +419,9 @@ def cmd_grade(args: argparse.Namespace) -> int:
     previous = previous_document(args.out)
     with Progress(total) as progress:
         try:
-            document = grade_folder(args.folder, args.out, assignment, options, progress)
+            document = grade_folder(
+                args.folder, args.out, assignment, options, progress, args.source
+            )
         except DaskUnavailable as error:
             print(f"grader: --dask: {error}", file=sys.stderr)
             return EXIT_USAGE
@@ -450,6 +457,20 @@ def _dask_problem(address: str) -> str | None:
     return None
 
 
+def _checked_source(source):
+    """The early pool once its parent answers; plain kernels if it could not start."""
+    from grader.run.pool import PlainSource, PoolUnavailable
+
+    if source is None:
+        return PlainSource()
+    try:
+        source.start()
+    except PoolUnavailable as error:
+        print(f"warning: {error}; using a plain kernel", file=sys.stderr)
+        return PlainSource()
+    return source
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from grader.api import grade_notebook
     from grader.report import write_student_report
@@ -467,6 +488,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             limits=_limits(args, stream=sys.stdout),
             lang=args.lang,
             facts_dir=Path(facts_dir),
+            source=_checked_source(args.source),
         )
         write_student_report(result, assignment, report, args.lang, Path(facts_dir) / "facts.json")
     print(f"{result.submission}: {result.status}, {result.score:g} / {result.max_score:g}")
@@ -607,8 +629,23 @@ COMMANDS = {
 }
 
 
+def _early_pool(args: argparse.Namespace):
+    """The warm pool's parent for ``grade`` and ``check``, started before anything else:
+    it imports TensorFlow and ipykernel (about 2 s) while the grader reads the assignment
+    and the notebooks.  None when plain kernels or Dask were asked for."""
+    if args.command not in ("grade", "check") or args.no_pool or getattr(args, "dask", None):
+        return None
+    from grader.run.pool import ForkSource
+
+    jobs = max(1, args.jobs) if args.command == "grade" else 0
+    source = ForkSource(ready_kernels=jobs)
+    source.spawn()
+    return source
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.source = _early_pool(args)
     try:
         return COMMANDS[args.command](args)
     except (AssignmentError, OverrideError, LateError, RejudgeError) as error:
@@ -620,6 +657,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("grader: interrupted; finished results are in the output folder", file=sys.stderr)
         return EXIT_INTERRUPTED
+    finally:
+        if args.source is not None:
+            args.source.close()
 
 
 if __name__ == "__main__":

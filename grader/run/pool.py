@@ -58,6 +58,9 @@ class KernelSource:
         """``argv`` and ``metadata`` for the KernelSpec of one kernel in ``sandbox``."""
         raise NotImplementedError
 
+    def spawn(self) -> None:
+        """Begin acquiring it without waiting (``start`` then waits); may do nothing."""
+
     def start(self) -> None:
         """Acquire what the source needs; may raise PoolUnavailable."""
 
@@ -95,12 +98,14 @@ class PlainSource(KernelSource):
 
 
 class Zygote:
-    """The running parent process and its socket."""
+    """The running parent process and its socket.  Starting it does not wait: the parent
+    imports TensorFlow (seconds) while the grader goes on; ``wait_ready`` waits."""
 
     def __init__(self):
         self.folder = Path(tempfile.mkdtemp(prefix="grader-pool-"))
         self.socket_path = str(self.folder / "zygote.sock")
         self.log = (self.folder / "zygote.log").open("ab")
+        self.ready = False
         self.process = subprocess.Popen(
             [sys.executable, str(ZYGOTE), self.socket_path, str(os.getpid())],
             stdout=subprocess.PIPE,
@@ -108,12 +113,16 @@ class Zygote:
             env=kernel_environment(),
             start_new_session=True,
         )
+
+    def wait_ready(self) -> None:
+        if self.ready:
+            return
         # a real deadline: a parent that hangs while importing must not hang the grader
         ready, _, _ = select.select([self.process.stdout], [], [], READY_TIMEOUT_S)
         line = self.process.stdout.readline() if ready else b""
         if line.strip() != b"ready":
-            self.close()
             raise PoolUnavailable(f"the pool's parent did not start (see {self.log.name})")
+        self.ready = True
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -215,13 +224,24 @@ class ForkSource(KernelSource):
                     task.add_done_callback(_discard_started)
         self._ready.clear()
 
-    def start(self) -> None:
+    def spawn(self) -> None:
+        """Start the parent without waiting for it (it imports while the caller goes on)."""
         with self._lock:
             if self.zygote is None or not self.zygote.alive():
                 if self.zygote is not None:
                     self.zygote.close()
                     self.generation += 1
                 self.zygote = Zygote()
+
+    def start(self) -> None:
+        self.spawn()
+        with self._lock:
+            try:
+                self.zygote.wait_ready()
+            except PoolUnavailable:
+                self.zygote.close()
+                self.zygote = None
+                raise
 
     def lost_since(self, generation: int) -> bool:
         if self.generation != generation or self.zygote is None or not self.zygote.alive():
