@@ -15,6 +15,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from queue import Empty
 
 import nbformat
 import zmq
@@ -223,8 +224,11 @@ async def start_kernel(workdir: Path, limits: Limits, source: KernelSource) -> S
         # No heartbeat channel: aliveness comes from the process itself, and a heartbeat
         # thread whose socket the student's code broke would hang the cleanup.
         kernel.kc = kernel.km.client()
+        # its sockets connect before the kernel has bound its own (forked, it is still
+        # booting): ZMQ retries every 100 ms by default, every 5 ms here
+        kernel.kc.context.setsockopt(zmq.RECONNECT_IVL, 5)
         await ensure_async(kernel.kc.start_channels(hb=False))
-        await kernel.kc.wait_for_ready(timeout=STARTUP_TIMEOUT_S)
+        await _answering(kernel.kc, STARTUP_TIMEOUT_S)
         close_box(kernel.box)
     except Exception as error:  # noqa: BLE001 - the run turns it into a status
         kernel.error = error
@@ -232,6 +236,34 @@ async def start_kernel(workdir: Path, limits: Limits, source: KernelSource) -> S
         kernel.discard()
         raise
     return kernel
+
+
+async def _answering(kc, timeout_s: float) -> None:
+    """What jupyter_client's ``wait_for_ready`` checks (a kernel_info reply on shell, and
+    IOPub connected), with short waits: that one waits 0.2 s for IOPub after each reply
+    and then another 0.2 s of silence on IOPub before it returns, 0.2-0.4 s per kernel.
+    Messages left on IOPub belong to no cell: nbclient skips them (their parent differs)."""
+    deadline = time.monotonic() + timeout_s
+    wait = 0.01
+    while True:
+        kc.kernel_info()
+        try:
+            reply = await kc.shell_channel.get_msg(timeout=max(wait, 0.25))
+        except Empty:
+            reply = None
+        if reply is not None and reply["msg_type"] == "kernel_info_reply":
+            try:
+                await kc.iopub_channel.get_msg(timeout=wait)
+            except Empty:
+                pass
+            else:
+                kc._handle_kernel_info_reply(reply)
+                return
+        if not await ensure_async(kc.is_alive()):
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"Kernel didn't respond in {timeout_s:g} seconds")
+        wait = min(0.2, wait * 2)
 
 
 def expect_submissions(source: KernelSource, count: int, limits: Limits) -> None:
