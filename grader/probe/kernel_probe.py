@@ -229,7 +229,7 @@ class _StepRecorder:
             arrays = self.keras.get_weights(self.model)
             direct = [v.numpy() for v in found]
             if len(direct) == len(arrays) and all(
-                a.shape == b.shape and a.tobytes() == b.tobytes() for a, b in zip(direct, arrays)
+                a.shape == b.shape and a.tobytes() == b.tobytes() for a, b in zip(direct, arrays, strict=True)
             ):
                 return found
         except Exception:
