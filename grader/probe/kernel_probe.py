@@ -228,9 +228,8 @@ class _StepRecorder:
             found = list(self.keras.weights_of(self.model))
             arrays = self.keras.get_weights(self.model)
             direct = [v.numpy() for v in found]
-            if len(direct) == len(arrays) and all(
-                a.shape == b.shape and a.tobytes() == b.tobytes() for a, b in zip(direct, arrays, strict=True)
-            ):
+            pairs = zip(direct, arrays, strict=True) if len(direct) == len(arrays) else ()
+            if pairs and all(a.shape == b.shape and a.tobytes() == b.tobytes() for a, b in pairs):
                 return found
         except Exception:
             pass
