@@ -23,10 +23,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-# jsonschema (nbformat imports it) builds rfc3987_syntax's Lark grammar at import when that
-# package is installed (JupyterLab's dependencies bring it): 0.7 s of every start-up, for an
-# "iri" string format no notebook schema uses.  Only the command line's process skips it.
-sys.modules.setdefault("rfc3987_syntax", None)
+from grader.startup import skip_slow_imports
+
+skip_slow_imports()  # before nbformat is imported (grader/startup.py says why)
 
 from grader import __version__  # noqa: E402
 from grader.assignment import AssignmentError, load_assignment  # noqa: E402

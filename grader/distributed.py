@@ -27,12 +27,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from grader.api import unscored_result
-from grader.assignment import Assignment
-from grader.batch import DaskUnavailable
-from grader.result import Result, Status
-from grader.run.pool import KernelSource, PlainSource, PoolUnavailable, kernel_source
-from grader.submission import (
+from grader.startup import skip_slow_imports
+
+skip_slow_imports()  # a worker imports this module first (grader/startup.py says why)
+
+from grader.api import unscored_result  # noqa: E402
+from grader.assignment import Assignment  # noqa: E402
+from grader.batch import DaskUnavailable  # noqa: E402
+from grader.result import Result, Status  # noqa: E402
+from grader.run.pool import KernelSource, PlainSource, PoolUnavailable, kernel_source  # noqa: E402
+from grader.submission import (  # noqa: E402
     Outcome,
     SubmissionOptions,
     grade_submission_async,
