@@ -27,6 +27,7 @@ import importlib.abc
 import importlib.util
 import io
 import json
+import math
 import os
 import sys
 import time
@@ -157,6 +158,8 @@ class _Keras:
         self.get_weights = module.Model.get_weights
         weights = getattr(module.Model, "weights", None)  # a property: its getter
         self.weights_of = weights.fget if isinstance(weights, property) else None
+        ops = sys.modules.get("tensorflow.python.ops.gen_resource_variable_ops")
+        self.read_variable = getattr(ops, "read_variable_op", None)  # TensorFlow's own op
         self.train_step = getattr(module.Model, "train_step", None)
         optimizers = {}
         for holder in (getattr(module, "optimizers", None),
@@ -220,37 +223,56 @@ class _StepRecorder:
         self._x, self._y = x, y
         self._index = None
         self._variables = None  # what get_weights reads, found on the first step
+        self._read = None
 
     def _find_variables(self):
-        """The model's variables, in get_weights's order, when reading them one by one
-        gives exactly what get_weights gives (twice a step, it costs a third as much)."""
+        """The model's variables, in get_weights's order, and a reader that gives exactly
+        what get_weights gives (twice a step: TensorFlow's own read op costs 7 us where
+        get_weights costs 45), or ([], None) and get_weights every time."""
         try:
             found = list(self.keras.weights_of(self.model))
             arrays = self.keras.get_weights(self.model)
-            direct = [v.numpy() for v in found]
-            pairs = zip(direct, arrays, strict=True) if len(direct) == len(arrays) else ()
-            if pairs and all(a.shape == b.shape and a.tobytes() == b.tobytes() for a, b in pairs):
-                return found
         except Exception:
-            pass
-        return []
+            return [], None
+        readers = []
+        op = self.keras.read_variable
+        if op is not None:
+            readers.append(lambda v: op(v.handle, v.dtype).numpy())
+        readers.append(lambda v: v.numpy())
+        for read in readers:
+            try:
+                direct = [read(v) for v in found]
+            except Exception:
+                continue
+            if len(direct) == len(arrays) and all(
+                a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes()
+                for a, b in zip(direct, arrays, strict=True)
+            ):
+                return found, read
+        return [], None
 
     def weights(self):
         import numpy
 
         if self._variables is None:
-            self._variables = self._find_variables() if self.keras.weights_of else []
+            found = self._find_variables() if self.keras.weights_of else ([], None)
+            self._variables, self._read = found
         arrays = None
         if self._variables:
             try:
-                arrays = [v.numpy() for v in self._variables]
+                arrays = [self._read(v) for v in self._variables]
             except Exception:
                 arrays = None
         if arrays is None:
             arrays = self.keras.get_weights(self.model)
         if not arrays:
             return []
-        return _floats(numpy.concatenate([numpy.ravel(a) for a in arrays]))
+        flat = (
+            arrays[0].ravel()
+            if len(arrays) == 1
+            else numpy.concatenate([numpy.ravel(a) for a in arrays])
+        )
+        return [v if math.isfinite(v) else None for v in flat.astype(numpy.float64).tolist()]
 
     def step_begins(self):
         if len(self.before) >= MAX_RECORDED_STEPS:
