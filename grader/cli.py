@@ -28,11 +28,16 @@ from grader.startup import skip_slow_imports
 skip_slow_imports()  # before nbformat is imported (grader/startup.py says why)
 
 from grader import __version__  # noqa: E402
-from grader.assignment import AssignmentError, load_assignment  # noqa: E402
-from grader.run.executor import Limits  # noqa: E402
-from grader.semester import RejudgeError  # noqa: E402
-from grader.semester.late import LateError  # noqa: E402
-from grader.semester.overrides import OverrideError  # noqa: E402
+
+# The rest of the grader is imported when a command needs it: ``grade`` and ``check``
+# start the warm pool's parent first (it imports TensorFlow meanwhile).
+
+
+def load_assignment(name_or_path):
+    from grader.assignment import load_assignment as load
+
+    return load(name_or_path)
+
 
 EXIT_OK, EXIT_FAILED_CHECKS, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 128 + 2  # SIGINT, as a shell reports Ctrl-C
@@ -79,7 +84,8 @@ class Progress:
         self.bar.update(self.task, completed=count, total=total, description=done.submission)
 
 
-def _limits(args: argparse.Namespace, hidden: tuple[Path, ...] = (), stream=sys.stderr) -> Limits:
+def _limits(args: argparse.Namespace, hidden: tuple[Path, ...] = (), stream=sys.stderr):
+    from grader.run.executor import Limits
     from grader.run.sandbox import SandboxPolicy, isolation_summary
 
     policy = SandboxPolicy(
@@ -628,23 +634,51 @@ COMMANDS = {
 }
 
 
-def _early_pool(args: argparse.Namespace):
-    """The warm pool's parent for ``grade`` and ``check``, started before anything else:
-    it imports TensorFlow and ipykernel (about 2 s) while the grader reads the assignment
-    and the notebooks.  None when plain kernels or Dask were asked for."""
-    if args.command not in ("grade", "check") or args.no_pool or getattr(args, "dask", None):
+def _early_parent(argv: list[str]):
+    """The warm pool's parent, started before the grader imports anything heavy when the
+    command line looks like ``grade`` or ``check`` with the pool: it imports TensorFlow
+    and ipykernel (about 2 s) while the grader imports, reads the assignment and the
+    notebooks.  ``_early_pool`` keeps it or stops it once the arguments are parsed."""
+    if not argv or argv[0] not in ("grade", "check"):
+        return None
+    if any(a in ("--no-pool", "-h", "--help") or a.startswith("--dask") for a in argv):
+        return None
+    from grader.run.parent import Zygote
+
+    return Zygote()
+
+
+def _early_pool(args: argparse.Namespace, parent):
+    """The pool for ``grade`` and ``check`` (its parent already started), or None when
+    plain kernels or Dask were asked for."""
+    wanted = args.command in ("grade", "check") and not args.no_pool
+    if not wanted or getattr(args, "dask", None):
+        if parent is not None:
+            parent.close()
         return None
     from grader.run.pool import ForkSource
 
     jobs = max(1, args.jobs) if args.command == "grade" else 0
-    source = ForkSource(ready_kernels=jobs)
-    source.spawn()
+    source = ForkSource(ready_kernels=jobs, zygote=parent)
+    source.spawn()  # started here if the early look at the arguments missed it
     return source
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    args.source = _early_pool(args)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parent = _early_parent(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except BaseException:  # a usage error or --help: no pool to keep
+        if parent is not None:
+            parent.close()
+        raise
+    args.source = _early_pool(args, parent)
+    from grader.assignment import AssignmentError
+    from grader.semester import RejudgeError
+    from grader.semester.late import LateError
+    from grader.semester.overrides import OverrideError
+
     try:
         return COMMANDS[args.command](args)
     except (AssignmentError, OverrideError, LateError, RejudgeError) as error:

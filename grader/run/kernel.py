@@ -12,23 +12,7 @@ from pathlib import Path
 from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
 
-# Keras 2 behaviour, as the course used it (net.optimizer.lr, keras.callbacks.History),
-# and ~20x faster epochs than Keras 3 on data this small.
-KERNEL_ENV = {
-    "TF_USE_LEGACY_KERAS": "1",
-    "TF_CPP_MIN_LOG_LEVEL": "2",
-    "PYTHONHASHSEED": "0",
-    "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-    "MPLBACKEND": "module://matplotlib_inline.backend_inline",
-}
-
-
-def kernel_environment() -> dict[str, str]:
-    """The environment a student kernel starts with: ours, plus the Keras settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("JPY_", "JUPYTER_"))}
-    env.update(KERNEL_ENV)
-    return env
-
+from grader.run.environment import KERNEL_ENV, kernel_environment  # noqa: F401 - re-exported
 
 # a stock kernel, as Jupyter starts one (the benchmark's plain nbclient runs use it)
 KERNEL_ARGV = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]

@@ -20,13 +20,9 @@ Both apply the same sandbox (``confine.enter``), so the boundary is written once
 from __future__ import annotations
 
 import asyncio
-import json
 import os
-import select
 import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -36,15 +32,9 @@ from pathlib import Path
 from jupyter_client.provisioning import LocalProvisioner
 from traitlets import Dict, Unicode
 
-from grader.run.kernel import GRADING_KERNEL, kernel_environment, kill_process_group
+from grader.run.kernel import GRADING_KERNEL
+from grader.run.parent import PoolUnavailable, Zygote  # noqa: F401 - PoolUnavailable re-exported
 from grader.run.sandbox import SandboxPlan, sandboxed_argv, scratch_root
-
-ZYGOTE = Path(__file__).with_name("zygote.py")
-READY_TIMEOUT_S = 180
-
-
-class PoolUnavailable(RuntimeError):
-    """The pool's parent could not be started; ``str(exc)`` says why."""
 
 
 class KernelSource:
@@ -97,70 +87,13 @@ class PlainSource(KernelSource):
         return {"argv": sandboxed_argv(argv, sandbox), "metadata": {}}
 
 
-class Zygote:
-    """The running parent process and its socket.  Starting it does not wait: the parent
-    imports TensorFlow (seconds) while the grader goes on; ``wait_ready`` waits."""
-
-    def __init__(self):
-        self.folder = Path(tempfile.mkdtemp(prefix="grader-pool-"))
-        self.socket_path = str(self.folder / "zygote.sock")
-        self.log = (self.folder / "zygote.log").open("ab")
-        self.ready = False
-        self.process = subprocess.Popen(
-            [sys.executable, str(ZYGOTE), self.socket_path, str(os.getpid())],
-            stdout=subprocess.PIPE,
-            stderr=self.log,
-            env=kernel_environment(),
-            start_new_session=True,
-        )
-
-    def wait_ready(self) -> None:
-        if self.ready:
-            return
-        # a real deadline: a parent that hangs while importing must not hang the grader
-        ready, _, _ = select.select([self.process.stdout], [], [], READY_TIMEOUT_S)
-        line = self.process.stdout.readline() if ready else b""
-        if line.strip() != b"ready":
-            raise PoolUnavailable(f"the pool's parent did not start (see {self.log.name})")
-        self.ready = True
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def _ask(self, request: dict, fds: list[int] = ()) -> dict:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
-            connection.settimeout(30)
-            connection.connect(self.socket_path)
-            socket.send_fds(connection, [json.dumps(request).encode() + b"\n"], list(fds))
-            answer = b""
-            while not answer.endswith(b"\n"):
-                chunk = connection.recv(4096)
-                if not chunk:
-                    break
-                answer += chunk
-        if not answer:
-            raise PoolUnavailable("the pool's parent did not answer")
-        return json.loads(answer)
-
-    def fork(self, request: dict, log_fd: int, journal_fd: int) -> int:
-        return int(self._ask(request, [log_fd, journal_fd])["pid"])
-
-    def returncode(self, pid: int) -> int | None:
-        return self._ask({"op": "status", "pid": pid})["returncode"]
-
-    def close(self) -> None:
-        kill_process_group(self.process.pid)
-        self.process.wait()
-        self.log.close()
-
-
 class ForkSource(KernelSource):
     """The warm pool: kernels forked from a parent that has imported TensorFlow."""
 
     name = "fork"
 
-    def __init__(self, ready_kernels: int = 0):
-        self.zygote: Zygote | None = None
+    def __init__(self, ready_kernels: int = 0, zygote: Zygote | None = None):
+        self.zygote: Zygote | None = zygote  # a parent already started, or one later
         self._lock = threading.Lock()
         # kernels started before they are needed: while submissions run, the next ones'
         # kernels fork, enter their sandbox and boot ipykernel (a bounded queue per
