@@ -484,6 +484,28 @@ def minibatch_default() -> list[str]:
                     "net.fit(X,y,epochs=30,verbose=0)")  # fmt: skip
 
 
+def full_then_minibatch() -> list[str]:
+    """The same net fitted twice: full batch first, then mini-batches.  The second fit's
+    batch rows are only known if its train step is traced again with the row watcher
+    (the first fit's step, full batch, has none)."""
+    return with_fit(MODEL + "net.compile(tf.optimizers.SGD(0.1), loss='mse')\n"
+                    "net.fit(X,y,epochs=10,verbose=0,batch_size=N)\n"
+                    "net.fit(X,y,epochs=5,verbose=0,batch_size=25)")  # fmt: skip
+
+
+def kernel_view() -> list[str]:
+    """The homework, then a cell that reports what the grading kernel left out (its
+    debugger, its history database) and whether the grader's own modules can be
+    imported by name (they must not: the student's "import pool" is the student's)."""
+    return homework() + [
+        "import sys, importlib.util\n"
+        "print('DEBUGPY', sys.modules.get('debugpy', 'absent'))\n"
+        "print('HISTORY', get_ipython().history_manager.enabled)\n"
+        "print('GRADER_MODULES', [m for m in ('pool', 'confine', 'zygote', 'kernel', "
+        "'grading_kernel') if importlib.util.find_spec(m) is not None])"
+    ]
+
+
 def momentum() -> list[str]:
     return with_fit(MODEL + "net.compile(tf.optimizers.SGD(0.1, momentum=0.5), loss='mse')\n"
                     "net.fit(X,y,epochs=30,verbose=0,batch_size=N)")  # fmt: skip
