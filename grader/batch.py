@@ -39,7 +39,7 @@ from grader.integrity import seal, verified_bytes
 from grader.names import display_name, folder_name
 from grader.result import Result, Status, results_document, write_json_atomic
 from grader.run.executor import Limits, expect_submissions
-from grader.run.pool import KernelSource, PlainSource, PoolUnavailable, kernel_source
+from grader.run.pool import KernelSource, kernel_source, start_or_plain
 from grader.submission import (
     Outcome,
     SubmissionOptions,
@@ -355,12 +355,7 @@ def _started_source(pooled: bool, jobs: int, given: KernelSource | None = None):
     (keeping as many kernels started ahead as there are jobs); plain kernels otherwise.
     The pool pays for itself from the first submission: its parent imports TensorFlow
     and ipykernel in one go, as a plain kernel would, and forks in milliseconds."""
-    source = given or kernel_source(pooled, ready_kernels=max(1, jobs))
-    try:
-        source.start()
-    except PoolUnavailable as error:
-        print(f"warning: {error}; using plain kernels", file=sys.stderr)
-        source = PlainSource()
+    source = start_or_plain(given or kernel_source(pooled, ready_kernels=max(1, jobs)))
     try:
         yield source
     finally:

@@ -462,23 +462,10 @@ def _dask_problem(address: str) -> str | None:
     return None
 
 
-def _checked_source(source):
-    """The early pool once its parent answers; plain kernels if it could not start."""
-    from grader.run.pool import PlainSource, PoolUnavailable
-
-    if source is None:
-        return PlainSource()
-    try:
-        source.start()
-    except PoolUnavailable as error:
-        print(f"warning: {error}; using a plain kernel", file=sys.stderr)
-        return PlainSource()
-    return source
-
-
 def cmd_check(args: argparse.Namespace) -> int:
     from grader.api import grade_notebook
     from grader.report import write_student_report
+    from grader.run.pool import PlainSource, start_or_plain
 
     if not args.notebook.is_file():
         print(f"grader: {args.notebook} is not a file", file=sys.stderr)
@@ -493,7 +480,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             limits=_limits(args, stream=sys.stdout),
             lang=args.lang,
             facts_dir=Path(facts_dir),
-            source=_checked_source(args.source),
+            source=start_or_plain(args.source) if args.source else PlainSource(),
         )
         write_student_report(result, assignment, report, args.lang, Path(facts_dir) / "facts.json")
     print(f"{result.submission}: {result.status}, {result.score:g} / {result.max_score:g}")

@@ -23,6 +23,7 @@ import asyncio
 import os
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -284,6 +285,16 @@ class ForkProvisioner(LocalProvisioner):
         self.process = ForkedProcess(zygote, pid)
         self.pid = self.pgid = pid  # the child calls setsid()
         return self.connection_info
+
+
+def start_or_plain(source: KernelSource) -> KernelSource:
+    """``source`` started, or plain kernels when it cannot start (a warning says why)."""
+    try:
+        source.start()
+    except PoolUnavailable as error:
+        print(f"warning: {error}; using plain kernels", file=sys.stderr)
+        return PlainSource()
+    return source
 
 
 def kernel_source(pooled: bool, ready_kernels: int = 0) -> KernelSource:
