@@ -202,3 +202,23 @@ def replay_steps(
                 worst = (np.inf, k, float(deviation[j]), float(tolerance[j]))
     report = StepReport(len(batches), worst[0], worst[1], worst[2], worst[3], predicted, tolerances)
     return report, state
+
+
+def run_steps(
+    design: np.ndarray,
+    targets: np.ndarray,
+    spec: OptimizerSpec,
+    start: np.ndarray,
+    batches: list[np.ndarray],
+    state: _State | None = None,
+) -> tuple[np.ndarray, _State]:
+    """The same update rule run freely from ``start`` over the same batches (each step
+    from the previous step's result, not from a record): where this training would have
+    ended from another start."""
+    state = state or _State(start.size)
+    w = np.asarray(start, dtype=float).copy()
+    zero = np.zeros_like(w)
+    for k, rows in enumerate(batches):
+        g = mse_gradient(design[rows], targets[rows], w)
+        w, _ = apply(spec, state, w, g, zero, spec.start_iteration + k)
+    return w, state

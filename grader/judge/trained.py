@@ -21,7 +21,7 @@ from grader.facts import FitFact
 from grader.judge.base import Case, Outcome, Phrase
 from grader.judge.start import check_start
 from grader.linear import U32
-from grader.replay import OptimizerSpec, StepReport, _State, f32, replay_steps
+from grader.replay import OptimizerSpec, StepReport, _State, f32, replay_steps, run_steps
 
 KERAS_DEFAULT_BATCH = 32
 REPLAYABLE = {"SGD": "sgd", "Adam": "adam", "RMSprop": "rmsprop"}
@@ -239,6 +239,45 @@ def assess_training(case: Case) -> Outcome:
             "tolerance": worst.tolerance,
         },
     )
+
+
+def start_influence(case: Case) -> float | None:
+    """How much of its start a replayed SGD training (full or mini-batch, with or without
+    momentum) still shows at its end, as the MSE that start adds to the predictions.
+
+    With its batches fixed, such a training is affine in its start: it ends at
+    A·w₀ + c.  Run again from least squares over the same batches (the grader's replay,
+    run freely) it ends at A·w_ols + c, so A·(w₀ − w_ols) is what the start left behind;
+    whatever else separates the result from least squares is the noise of the student's
+    own mini-batches, not a lack of training.  None when the training was not replayed
+    or is not SGD (Adam and RMSprop are not affine in their start)."""
+    if case.training.key != "trained.replayed":
+        return None
+    fits = case.model.all_fits
+    recipes = []
+    for fit in fits:
+        spec = optimizer_spec(fit)
+        design = _design(fit)
+        if isinstance(spec, Phrase) or isinstance(design, Phrase) or spec.kind != "sgd":
+            return None
+        inputs, targets, rows = design
+        batches = _batches(fit, rows)
+        if isinstance(batches, Outcome):
+            return None
+        recipes.append((inputs, targets, rows, spec, batches))
+    if not recipes or fits[-1].weights_after is None:
+        return None
+    inputs, targets, rows = recipes[0][:3]
+    w_ols = np.linalg.lstsq(inputs[:rows], targets[:rows], rcond=None)[0]
+    w, state = w_ols, None
+    for inputs_k, targets_k, _, spec, batches in recipes:
+        carried = state if spec.start_iteration > 0 else None
+        w, state = run_steps(inputs_k, targets_k, spec, w, batches, carried)
+    end = _flat(fits[-1].weights_after)
+    if end.size != w.size or not np.all(np.isfinite(w)):
+        return None
+    last_inputs = recipes[-1][0]
+    return float(np.mean((last_inputs @ (end - w)) ** 2))
 
 
 def check_trained(case: Case) -> Outcome:
