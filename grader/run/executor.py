@@ -114,16 +114,31 @@ def _probe_install_source(journal_fd: int, secret: str, incoming: Path | None = 
 FINISH_SOURCE = "__import__('sys').modules['_grader_probe'].finish()"
 
 
+_CELL_FRAME = re.compile(r"^\s*Cell In\[\d+\], line (\d+)")
+_ARROW = re.compile(r"^\s*-*>\s*(\d+)\s?(.*)$")
+
+
 def _error_line(traceback: list[str]) -> str | None:
-    """The last line of the student's own code in a traceback (IPython marks it '---->')."""
-    marked = None
-    for frame in traceback:
-        for line in _ANSI.sub("", frame).splitlines():
-            if line.lstrip().startswith("---->") or line.lstrip().startswith("->"):
-                marked = line.strip().lstrip("->").strip()
-        if "Cell In[" not in _ANSI.sub("", frame) and marked is not None:
-            break
-    return marked[:300] if marked else None
+    """The student's own line that raised: the deepest frame of a notebook cell
+    (``Cell In[n], line k``), in the grading kernel's plain tracebacks (the source line
+    follows the frame's header) or in IPython's default ones (the line marked ``---->``)."""
+    lines = _ANSI.sub("", "\n".join(traceback)).splitlines()
+    marked = any(_ARROW.match(line) for line in lines)
+    found = None
+    for i, line in enumerate(lines):
+        if _CELL_FRAME.match(line) is None:
+            continue
+        for following in lines[i + 1 :]:
+            if _CELL_FRAME.match(following) or following.lstrip().startswith("File "):
+                break
+            arrow = _ARROW.match(following) if marked else None
+            if arrow is not None:
+                found = arrow.group(2).strip()
+                break
+            if not marked and following.strip():
+                found = following.strip()  # plain: the frame's source line
+                break
+    return found[:300] if found else None
 
 
 def _cell_run(index: int, cell, reply: dict | None, timed_out: bool) -> CellRun:

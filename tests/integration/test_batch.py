@@ -119,6 +119,11 @@ def test_lecture_notebook_grades_the_homework_model(batch):
     r = result(batch, "02_lecture.ipynb")
     assert any("graphviz" in c["evalue"] for c in r["failed_cells"])
     assert r["model"] > 1  # the lecture's models came first
+    # each failure names the student's own line, not TensorFlow's (the kernel's plain
+    # tracebacks: the line after the deepest "Cell In[n], line k")
+    lines = {c["ename"]: c.get("line") for c in r["failed_cells"]}
+    assert lines["ModuleNotFoundError"] == "import graphviz"
+    assert lines["ValueError"] == "net1.weights"
 
 
 @pytest.mark.parametrize(
