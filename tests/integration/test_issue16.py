@@ -48,7 +48,7 @@ def test_a_later_minibatch_fit_of_the_same_model_records_its_batches(batch):
     assert trained["key"] == "trained.replayed", trained
 
 
-def test_the_grading_kernel_has_no_debugger_no_history_and_none_of_the_graders_modules(
+def test_the_grading_kernel_is_trimmed_frozen_and_without_the_graders_modules(
     batch,
 ):
     r = result(batch, "47_kernel_view.ipynb")
@@ -56,6 +56,7 @@ def test_the_grading_kernel_has_no_debugger_no_history_and_none_of_the_graders_m
     report = "".join(_text_outputs(batch, "47_kernel_view.ipynb"))
     assert "DEBUGPY None\n" in report  # imported by nobody: the import was refused
     assert "HISTORY False\n" in report
+    assert "FROZEN True\n" in report  # the zygote's gc.freeze(): TensorFlow's heap is skipped
     assert "GRADER_MODULES []\n" in report
 
 
