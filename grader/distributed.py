@@ -34,6 +34,7 @@ skip_slow_imports()  # a worker imports this module first (grader/startup.py say
 from grader.api import unscored_result  # noqa: E402
 from grader.assignment import Assignment  # noqa: E402
 from grader.batch import DaskUnavailable  # noqa: E402
+from grader.dask_preload import take  # noqa: E402
 from grader.result import Result, Status  # noqa: E402
 from grader.run.pool import KernelSource, PlainSource, PoolUnavailable, kernel_source  # noqa: E402
 from grader.submission import (  # noqa: E402
@@ -99,7 +100,11 @@ class KernelPool(WorkerPlugin):
         )
         self.thread.start()
         slots = int(getattr(getattr(worker, "state", None), "nthreads", 1) or 1)
-        source = kernel_source(self.pooled, ready_kernels=slots)
+        started = take(worker)  # the parent the worker preload started, if any
+        if started is not None and not self.pooled:
+            started.close()
+            started = None
+        source = kernel_source(self.pooled, ready_kernels=slots, zygote=started)
         try:
             await asyncio.to_thread(source.start)  # importing TensorFlow takes a while
         except PoolUnavailable as error:
@@ -161,8 +166,9 @@ def grade_on_worker(
 
 
 @contextmanager
-def connected(address: str, jobs: int) -> Iterator[Client]:
-    """A client of the cluster at ``address`` (started here for ``local:N``)."""
+def connected(address: str, jobs: int, pooled: bool = False) -> Iterator[Client]:
+    """A client of the cluster at ``address`` (started here for ``local:N``, its workers
+    starting their pool's parent as they start when ``pooled``)."""
     target = parse_address(address)
     if isinstance(target, int):
         settings = {
@@ -179,6 +185,7 @@ def connected(address: str, jobs: int) -> Iterator[Client]:
                 dashboard_address=None,
                 silence_logs=logging.ERROR,
                 memory_limit=0,  # the kernels' own memory cap applies; workers hold little
+                preload=["grader.dask_preload"] if pooled else [],
             )
         try:
             with Client(cluster) as client:
@@ -229,7 +236,7 @@ def grade_on_dask(
     """Grade ``paths`` on the cluster; each Outcome goes to ``collector.graded`` as it
     comes back.  No more submissions are out than the cluster has slots, so the
     notebooks' bytes wait here rather than in the scheduler's memory."""
-    with connected(address, jobs) as client:
+    with connected(address, jobs, pooled) as client:
         plugin = KernelPool(pooled)
         client.register_plugin(plugin, name=plugin.name)
         warn_unconfined(client)

@@ -297,7 +297,10 @@ def start_or_plain(source: KernelSource) -> KernelSource:
     return source
 
 
-def kernel_source(pooled: bool, ready_kernels: int = 0) -> KernelSource:
+def kernel_source(
+    pooled: bool, ready_kernels: int = 0, zygote: Zygote | None = None
+) -> KernelSource:
     """The source the options ask for (not started yet); a pool keeps ``ready_kernels``
-    kernels started ahead of the submissions that will use them."""
-    return ForkSource(ready_kernels) if pooled else PlainSource()
+    kernels started ahead of the submissions that will use them, with ``zygote`` as its
+    parent when one was started earlier."""
+    return ForkSource(ready_kernels, zygote=zygote) if pooled else PlainSource()

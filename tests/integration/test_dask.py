@@ -208,3 +208,34 @@ def test_hostile_submissions_get_the_same_verdicts_on_workers(graded):
                 assert f"{attempt}: BLOCKED" in text, (run, mark, attempt)
     assert graded["connections"] == 0
     assert graded["unchanged"]  # neither submissions folder was written to
+
+
+def test_the_worker_preload_starts_the_pool_parent_that_the_plugin_takes():
+    """``--preload grader.dask_preload``: the worker's pool parent starts with the worker
+    (its ``import tensorflow`` overlaps the cluster's start); the plugin takes that very
+    process, and it is gone when the cluster is."""
+    from distributed import Client, LocalCluster
+
+    from grader.distributed import KernelPool
+
+    settings = dict(n_workers=1, threads_per_worker=1, processes=True, memory_limit=0)
+    with (
+        LocalCluster(
+            dashboard_address=None, preload=["grader.dask_preload"], **settings
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        started = client.run(lambda dask_worker: dask_worker._grader_zygote.process.pid)
+        plugin = KernelPool(pooled=True)
+        client.register_plugin(plugin, name=plugin.name)
+        used = client.run(
+            lambda dask_worker: dask_worker.plugins[plugin.name].source.zygote.process.pid
+        )
+        left = client.run(lambda dask_worker: dask_worker._grader_zygote)
+    assert list(used.values()) == list(started.values()), (started, used)
+    assert list(left.values()) == [None]  # taken: the worker's teardown leaves it alone
+    parent = next(iter(started.values()))
+    deadline = time.monotonic() + 20
+    while os.path.exists(f"/proc/{parent}") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not os.path.exists(f"/proc/{parent}"), "the pool's parent outlived its worker"
