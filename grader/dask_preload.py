@@ -1,11 +1,11 @@
-"""A Dask worker preload: ``dask worker tcp://… --preload grader.dask_preload``
-(``--dask local:N`` adds it by itself when the pool is on).
+"""A Dask worker preload: ``dask worker tcp://… --preload grader.dask_preload``.
 
 It starts the worker's warm-pool parent (``grader/run/parent.py``, standard library only)
 as the worker process starts, so that the parent imports TensorFlow while the cluster
 comes up and the client connects; the ``KernelPool`` plugin (``grader/distributed.py``)
 takes it over when the client registers it.  Without the preload the plugin starts the
-parent itself, a second or so later."""
+parent when the first batch arrives, and that batch waits for the import.  ``--dask
+local:N`` does not add it (see ``connected``)."""
 
 from __future__ import annotations
 
