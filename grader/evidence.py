@@ -126,7 +126,7 @@ def read_beta(
 @dataclass(frozen=True)
 class ModelChoice:
     model: int | None
-    reason: str  # "homework_fit" | "net" | "any" | "none"
+    reason: str  # "homework_fit" | "unreadable_data" | "net" | "any" | "none"
     homework_fits: tuple[FitFact, ...]  # fits of the chosen model on the homework's data
     all_fits: tuple[FitFact, ...]  # every fit of the chosen model
     final: ModelFact | None
@@ -138,7 +138,8 @@ def is_homework_fit(fit: FitFact, reference: Reference) -> bool:
 
 def choose_model(facts: Facts, reference: Reference) -> ModelChoice:
     """The model trained on the homework's data (the last such); else the final ``net``;
-    else any Keras model."""
+    else any Keras model.  The reason is "unreadable_data" when that model was trained on
+    data the probe could not read as rows (a tf.data pipeline, a generator)."""
     homework = [f for f in facts.fits if is_homework_fit(f, reference)]
     if homework:
         serial, reason = homework[-1].model, "homework_fit"
@@ -149,6 +150,8 @@ def choose_model(facts: Facts, reference: Reference) -> ModelChoice:
         reason = "any"
     else:
         return ModelChoice(None, "none", (), (), None)
+    if any(f.data_unreadable for f in facts.fits if f.model == serial):
+        reason = "unreadable_data"  # it may well be the homework: an instructor looks
     return ModelChoice(
         serial,
         reason,

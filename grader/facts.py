@@ -218,6 +218,13 @@ class FitFact:
     shuffle: bool = True
     steps: StepsFact | None = None
     steps_missing_reason: str | None = None
+    x_type: str | None = None  # the class of what was passed as x
+
+    @property
+    def data_unreadable(self) -> bool:
+        """Trained on something that is not a table of rows (a tf.data pipeline, a
+        generator, a Sequence): the probe saw no arrays, so neither does the judge."""
+        return self.x is None and self.y is None and self.x_type is not None
 
     @classmethod
     def parse(cls, seq: int, cell: int, p: dict) -> FitFact:
@@ -248,6 +255,7 @@ class FitFact:
             steps_missing_reason=p.get("steps_missing_reason")
             if p.get("steps") is not None or p.get("steps_missing_reason")
             else "not_recorded",
+            x_type=str(x_spec["type"])[:80] if isinstance(x_spec.get("type"), str) else None,
         )
 
 

@@ -508,6 +508,14 @@ def kernel_view() -> list[str]:
     ]
 
 
+def tf_data_input() -> list[str]:
+    """The homework fitted on a tf.data pipeline instead of arrays: honest, but its rows
+    cannot be read by the probe."""
+    return with_fit(MODEL + "net.compile(tf.optimizers.SGD(0.1), loss='mse')\n"
+                    "ds = tf.data.Dataset.from_tensor_slices((X, y)).batch(N)\n"
+                    "net.fit(ds, epochs=30, verbose=0)")  # fmt: skip
+
+
 def momentum() -> list[str]:
     return with_fit(MODEL + "net.compile(tf.optimizers.SGD(0.1, momentum=0.5), loss='mse')\n"
                     "net.fit(X,y,epochs=30,verbose=0,batch_size=N)")  # fmt: skip

@@ -105,9 +105,10 @@ class Case:
 
     @cached_property
     def beta(self) -> BetaReading | None:
-        """β of the model fitted on the homework's data; None for any other model (its
-        weights say nothing about the homework, even when it has the same shape)."""
-        if self.model.model is None or self.model.reason != "homework_fit":
+        """β of the model fitted on the homework's data (or on data the probe could not
+        read, for the instructor who reviews it); None for any other model (its weights
+        say nothing about the homework, even when it has the same shape)."""
+        if self.model.model is None or self.model.reason not in ("homework_fit", "unreadable_data"):
             return None
         layers = (
             self.model.final.layers

@@ -12,6 +12,8 @@ from grader.judge.trained import start_influence
 
 def check_beta(case: Case) -> Outcome:
     reading, reference, assignment = case.beta, case.reference, case.assignment
+    if case.model.reason == "unreadable_data":
+        return Outcome(False, "beta.data_unreadable", {}, "needs_review")
     if reading is None and case.model.model is not None:
         data = assignment.data
         return Outcome(

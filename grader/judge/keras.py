@@ -13,6 +13,9 @@ def check_keras(case: Case) -> Outcome:
             return Outcome(False, "keras.fake_net", {"net_type": facts.net_type}, "fake_net")
         return Outcome(False, "keras.none", {}, "no_keras")
     data = case.assignment.data
+    if choice.reason == "unreadable_data":
+        kind = next(f.x_type for f in choice.all_fits if f.data_unreadable)
+        return Outcome(False, "keras.data_unreadable", {"type": kind}, "needs_review")
     return Outcome(
         False,
         "keras.not_on_homework_data",

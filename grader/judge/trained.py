@@ -188,6 +188,9 @@ def assess_training(case: Case) -> Outcome:
         return Outcome(False, "trained.no_model", {}, "no_keras")
     if not choice.all_fits:
         return Outcome(False, "trained.no_fit", {}, "set_by_hand")
+    if choice.reason == "unreadable_data":
+        kind = next(f.x_type for f in choice.all_fits if f.data_unreadable)
+        return review(Phrase("review.data_unreadable", {"type": kind}))
     if choice.reason != "homework_fit":
         return Outcome(False, "trained.not_on_homework_data", {}, "not_on_homework_data")
     fits = choice.all_fits

@@ -217,3 +217,12 @@ def test_every_format_is_written(batch):
 def test_messages_are_korean_by_default(batch):
     r = result(batch, "01_homework.ipynb")
     assert "숙제 데이터" in r["messages"][0]
+
+
+def test_a_fit_on_a_tf_data_pipeline_is_held_for_review_not_called_other_data(batch):
+    r = result(batch, "48_tf_data_input.ipynb")
+    assert r["status"] == "graded" and r["needs_review"], r["messages"]
+    checks = {c["name"]: c for c in r["checks"]}
+    assert "Dataset" in checks["keras"]["message"]  # the class the probe saw as x
+    assert all(checks[n]["points"] == 0 for n in ("keras", "trained", "beta"))
+    assert checks["plot_curve"]["passed"], checks["plot_curve"]["message"]
