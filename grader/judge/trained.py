@@ -271,11 +271,14 @@ def start_influence(case: Case) -> float | None:
     if not recipes or fits[-1].weights_after is None:
         return None
     inputs, targets, rows = recipes[0][:3]
-    w_ols = np.linalg.lstsq(inputs[:rows], targets[:rows], rcond=None)[0]
-    w, state = w_ols, None
-    for inputs_k, targets_k, _, spec, batches in recipes:
-        carried = state if spec.start_iteration > 0 else None
-        w, state = run_steps(inputs_k, targets_k, spec, w, batches, carried)
+    try:
+        w_ols = np.linalg.lstsq(inputs[:rows], targets[:rows], rcond=None)[0]
+        w, state = w_ols, None
+        for inputs_k, targets_k, _, spec, batches in recipes:
+            carried = state if spec.start_iteration > 0 else None
+            w, state = run_steps(inputs_k, targets_k, spec, w, batches, carried)
+    except (ValueError, IndexError, np.linalg.LinAlgError):
+        return None  # fits whose inputs do not chain (another width): no such route
     end = _flat(fits[-1].weights_after)
     if end.size != w.size or not np.all(np.isfinite(w)):
         return None
