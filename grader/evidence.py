@@ -131,6 +131,12 @@ class ModelChoice:
     all_fits: tuple[FitFact, ...]  # every fit of the chosen model
     final: ModelFact | None
 
+    @property
+    def data_type(self) -> str | None:
+        """The class of what the chosen model was trained on, where the probe could not
+        read it as rows (reason "unreadable_data")."""
+        return next((f.x_type for f in self.all_fits if f.data_unreadable), None)
+
 
 def is_homework_fit(fit: FitFact, reference: Reference) -> bool:
     return same_values(fit.y, reference.y)

@@ -14,8 +14,7 @@ def check_keras(case: Case) -> Outcome:
         return Outcome(False, "keras.none", {}, "no_keras")
     data = case.assignment.data
     if choice.reason == "unreadable_data":
-        kind = next(f.x_type for f in choice.all_fits if f.data_unreadable)
-        return Outcome(False, "keras.data_unreadable", {"type": kind}, "needs_review")
+        return Outcome(False, "keras.data_unreadable", {"type": choice.data_type}, "needs_review")
     return Outcome(
         False,
         "keras.not_on_homework_data",

@@ -189,8 +189,7 @@ def assess_training(case: Case) -> Outcome:
     if not choice.all_fits:
         return Outcome(False, "trained.no_fit", {}, "set_by_hand")
     if choice.reason == "unreadable_data":
-        kind = next(f.x_type for f in choice.all_fits if f.data_unreadable)
-        return review(Phrase("review.data_unreadable", {"type": kind}))
+        return review(Phrase("review.data_unreadable", {"type": choice.data_type}))
     if choice.reason != "homework_fit":
         return Outcome(False, "trained.not_on_homework_data", {}, "not_on_homework_data")
     fits = choice.all_fits
