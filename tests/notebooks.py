@@ -497,12 +497,15 @@ def kernel_view() -> list[str]:
     """The homework, then a cell that reports what the grading kernel left out (its
     debugger, its history database) and whether the grader's own modules can be
     imported by name (they must not: the student's "import pool" is the student's), and
-    whether the heap it was forked with is frozen (its collections skip the preload)."""
+    whether the heap it was forked with is frozen (its collections skip the preload), and
+    whether TensorFlow's oneDNN rewrite is off (it costs every kernel's first fit)."""
     return homework() + [
         "import sys, importlib.util\n"
         "print('DEBUGPY', sys.modules.get('debugpy', 'absent'))\n"
         "print('HISTORY', get_ipython().history_manager.enabled)\n"
         "import gc; print('FROZEN', gc.get_freeze_count() > 100000)\n"
+        "from tensorflow.python.util import _pywrap_util_port\n"
+        "print('ONEDNN', _pywrap_util_port.IsMklEnabled())\n"
         "print('GRADER_MODULES', [m for m in ('pool', 'confine', 'zygote', 'kernel', "
         "'grading_kernel') if importlib.util.find_spec(m) is not None])"
     ]

@@ -48,7 +48,7 @@ def test_a_later_minibatch_fit_of_the_same_model_records_its_batches(batch):
     assert trained["key"] == "trained.replayed", trained
 
 
-def test_the_grading_kernel_is_trimmed_frozen_and_without_the_graders_modules(
+def test_the_grading_kernel_is_trimmed_frozen_without_onednn_or_the_graders_modules(
     batch,
 ):
     r = result(batch, "47_kernel_view.ipynb")
@@ -57,6 +57,7 @@ def test_the_grading_kernel_is_trimmed_frozen_and_without_the_graders_modules(
     assert "DEBUGPY None\n" in report  # imported by nobody: the import was refused
     assert "HISTORY False\n" in report
     assert "FROZEN True\n" in report  # the zygote's gc.freeze(): TensorFlow's heap is skipped
+    assert "ONEDNN False\n" in report  # TF_ENABLE_ONEDNN_OPTS=0 reached the pool's parent
     assert "GRADER_MODULES []\n" in report
 
 
