@@ -503,7 +503,7 @@ def kernel_view() -> list[str]:
         "import sys, importlib.util\n"
         "print('DEBUGPY', sys.modules.get('debugpy', 'absent'))\n"
         "print('HISTORY', get_ipython().history_manager.enabled)\n"
-        "import gc; print('FROZEN', gc.get_freeze_count() > 100000)\n"
+        "import gc; print('FROZEN', gc.get_freeze_count() > 100000, gc.isenabled())\n"
         "from tensorflow.python.util import _pywrap_util_port\n"
         "print('ONEDNN', _pywrap_util_port.IsMklEnabled())\n"
         "print('GRADER_MODULES', [m for m in ('pool', 'confine', 'zygote', 'kernel', "
