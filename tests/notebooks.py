@@ -463,6 +463,23 @@ print("PARENT", open(f"/proc/{os.getppid()}/cmdline", "rb").read().replace(b"\\0
     ]
 
 
+SEEDED_MINIBATCH = """tf.keras.utils.set_random_seed(7)
+net = tf.keras.Sequential()
+net.add(tf.keras.layers.Dense(1,use_bias=False))
+net.compile(tf.optimizers.SGD(0.1), loss='mse')
+net.fit(X,y,epochs=40, verbose=0, batch_size=20)
+import sys as _sys
+_adapter = _sys.modules['tf_keras.src.engine.data_adapter'].TensorLikeDataAdapter
+print("PATCHED", hasattr(_adapter.get_dataset, "__wrapped__"))
+print("SEEDED", *net.get_weights()[0].ravel().tolist())"""
+
+
+def seeded_minibatch() -> list[str]:
+    """The homework with a fixed seed and shuffled mini-batches: the same weights wherever
+    it runs, so a kernel that fed Keras's batches differently would show it."""
+    return [IMPORTS, DATA, SEEDED_MINIBATCH, PLOT]
+
+
 # -- issue 10: honest variants that must still earn full marks ----------------------------
 def with_fit(fit: str, before_fit: str | None = None) -> list[str]:
     """The homework with another training cell (and, optionally, a cell before it)."""
@@ -498,7 +515,9 @@ def kernel_view() -> list[str]:
     debugger, its history database) and whether the grader's own modules can be
     imported by name (they must not: the student's "import pool" is the student's), and
     whether the heap it was forked with is frozen (its collections skip the preload), and
-    whether TensorFlow's oneDNN rewrite is off (it costs every kernel's first fit)."""
+    whether TensorFlow's oneDNN rewrite is off (it costs every kernel's first fit), and
+    that the probe's brief trace function (it builds the line tables of the kernel's own
+    frames) is gone before the student's first cell."""
     return homework() + [
         "import sys, importlib.util\n"
         "print('DEBUGPY', sys.modules.get('debugpy', 'absent'))\n"
@@ -506,6 +525,7 @@ def kernel_view() -> list[str]:
         "import gc; print('FROZEN', gc.get_freeze_count() > 100000, gc.isenabled())\n"
         "from tensorflow.python.util import _pywrap_util_port\n"
         "print('ONEDNN', _pywrap_util_port.IsMklEnabled())\n"
+        "print('TRACE', sys.gettrace())\n"
         "print('GRADER_MODULES', [m for m in ('pool', 'confine', 'zygote', 'kernel', "
         "'grading_kernel') if importlib.util.find_spec(m) is not None])"
     ]

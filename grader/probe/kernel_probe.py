@@ -347,6 +347,52 @@ def _row_key(x_row, y_row):
     )
 
 
+ARRAY_ADAPTERS = (
+    "TensorLikeDataAdapter",
+    "GenericArrayLikeDataAdapter",
+    "CompositeTensorDataAdapter",
+    "ListsOfScalarsDataAdapter",
+)
+
+
+def _without_autotune(module):
+    """Keras 2 feeds `fit(x, y)` from arrays through a tf.data pipeline with autotuning
+    on.  Its tuning thread has a lost wake-up in TensorFlow (CancellationManager marks
+    itself cancelled only after running the callback that wakes the thread, which checks
+    the mark and sleeps again): about one long `fit` in six returned up to 1.3 s late,
+    idle (the wait grows with the fit's length, to a minute).  For batches sliced from
+    arrays in memory there is nothing to tune; the batches, their order and the weights
+    are the same without it (checked with a fixed seed, shuffled mini-batches).  The
+    student's own tf.data pipelines are left as they are."""
+    adapters = sys.modules.get(module.__name__ + ".src.engine.data_adapter") or sys.modules.get(
+        module.__name__ + ".engine.data_adapter"
+    )
+    tf = sys.modules.get("tensorflow")
+    if adapters is None or tf is None:
+        return
+    try:
+        options = tf.data.Options()
+        options.autotune.enabled = False
+    except Exception:
+        return
+    for name in ARRAY_ADAPTERS:
+        cls = getattr(adapters, name, None)
+        original = getattr(cls, "get_dataset", None) if isinstance(cls, type) else None
+        if original is None or "get_dataset" not in vars(cls):
+            continue
+
+        def get_dataset(self, _original=original):
+            dataset = _original(self)
+            try:
+                return dataset.with_options(options)
+            except Exception:
+                return dataset
+
+        get_dataset.__wrapped__ = original
+        get_dataset.__doc__ = original.__doc__
+        cls.get_dataset = get_dataset
+
+
 def _step_callbacks(keras, recorder):
     """Two callbacks around the student's: the first reads the weights a step produced
     before any other callback runs, the last reads the weights a step starts from after
@@ -405,6 +451,7 @@ class Probe:
             self._shell.events.register("post_run_cell", self._post_run_cell)
 
     def _pre_run_cell(self, info=None):
+        _stop_line_tables()  # off before any student code, whatever the event loop did
         self._state.cell += 1
 
     def _post_run_cell(self, result=None):
@@ -417,6 +464,7 @@ class Probe:
             return
         keras = _Keras(module)
         self._keras.append(keras)
+        _without_autotune(module)
         probe = self
         original_fit = keras.fit
         original_train_step = keras.train_step
@@ -761,7 +809,42 @@ def install(journal_fd, secret):
     )
     _forget_secret(secret)
     _probe.install()
+    _warm_line_tables()
     return None
+
+
+def _no_trace(frame, event, arg):
+    return None  # no per-line tracing of any new frame: see _warm_line_tables
+
+
+def _warm_line_tables():
+    """Give the kernel's own frames (IPython's and ipykernel's, below every cell) their
+    line tables, once.  TensorFlow records a 30-frame Python stack with line numbers for
+    every op it runs and every compiled step it calls; Python 3.11 finds a frame's line
+    by scanning its code's location table unless the code has a line array, which it
+    only builds while a trace function is set.  The scans of those long functions made
+    every op about 10 us slower in a kernel than in a script (perf:
+    _PyCode_CheckLineNumber), about 0.15 ms per epoch of Keras's loop.  Tracing is on
+    while this cell's frames return to the event loop, and off at the loop's next turn
+    (and at the start of the next cell, whatever happens)."""
+    if sys.version_info[:2] != (3, 11):
+        return  # 3.12 has no line arrays
+    try:
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+    except Exception:
+        return
+    sys.settrace(_no_trace)
+    try:
+        loop.call_soon(_stop_line_tables)
+    except Exception:
+        _stop_line_tables()
+
+
+def _stop_line_tables():
+    if sys.gettrace() is _no_trace:
+        sys.settrace(None)
 
 
 def finish():

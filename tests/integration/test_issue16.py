@@ -60,6 +60,7 @@ def test_the_grading_kernel_is_trimmed_frozen_without_onednn_or_the_graders_modu
     # (the pool's parent preloads without it)
     assert "FROZEN True True\n" in report
     assert "ONEDNN False\n" in report  # TF_ENABLE_ONEDNN_OPTS=0 reached the pool's parent
+    assert "TRACE None\n" in report  # _warm_line_tables's tracing ended before any cell
     assert "GRADER_MODULES []\n" in report
 
 

@@ -4,11 +4,14 @@ submission changes never reaches the next."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 
 import nbformat
 import pytest
 
+from grader.run.environment import kernel_environment
 from tests import notebooks as nbs
 from tests.integration.processes import watched_run
 
@@ -21,6 +24,7 @@ NOTEBOOKS = {
     "d_lecture.ipynb": nbs.lecture_notebook(),
     "g1_polluter.ipynb": nbs.global_state_polluter(),
     "g2_detector.ipynb": nbs.global_state_detector(),
+    "s_seeded_minibatch.ipynb": nbs.seeded_minibatch(),
 }
 
 
@@ -102,6 +106,25 @@ def printed(out, name: str) -> str:
 def test_pool_kernels_are_forked_from_the_warm_parent(both):
     assert "zygote.py" in printed(both["pool"], "g2_detector.ipynb")
     assert "zygote.py" not in printed(both["plain"], "g2_detector.ipynb")
+
+
+def test_keras_batches_are_the_same_without_autotuning(both, tmp_path):
+    """The probe turns tf.data's autotuning off for Keras's own array pipelines (its
+    tuning thread can keep a finished fit waiting): with a fixed seed and shuffled
+    mini-batches, both kernels end on exactly the weights plain TensorFlow gives."""
+    script = tmp_path / "plain.py"
+    script.write_text("\n".join([nbs.IMPORTS, nbs.DATA, nbs.SEEDED_MINIBATCH]), encoding="utf-8")
+    env = {**os.environ, **kernel_environment()}
+    plain_tf = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert plain_tf.returncode == 0, plain_tf.stderr[-2000:]
+    assert "PATCHED False" in plain_tf.stdout  # no probe: Keras as shipped
+    expected = next(line for line in plain_tf.stdout.splitlines() if line.startswith("SEEDED"))
+    for mode in ("plain", "pool"):
+        text = printed(both[mode], "s_seeded_minibatch.ipynb")
+        assert "PATCHED True" in text, mode
+        assert expected in text.splitlines(), (mode, expected, text)
 
 
 @pytest.mark.parametrize("mode", ["plain", "pool"])
