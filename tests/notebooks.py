@@ -539,6 +539,16 @@ def tf_data_input() -> list[str]:
                     "net.fit(ds, epochs=30, verbose=0)")  # fmt: skip
 
 
+def keras3() -> list[str]:
+    """The homework with Keras 3 (`import keras`, which the grading kernel's
+    TF_USE_LEGACY_KERAS=1 leaves alone): honest, replayed like tf-keras."""
+    return with_fit("import keras\n"
+                    "net = keras.Sequential()\n"
+                    "net.add(keras.layers.Dense(1,use_bias=False))\n"
+                    "net.compile(keras.optimizers.SGD(0.1), loss='mse')\n"
+                    "net.fit(X,y,epochs=30,verbose=0,batch_size=N)")  # fmt: skip
+
+
 def momentum() -> list[str]:
     return with_fit(MODEL + "net.compile(tf.optimizers.SGD(0.1, momentum=0.5), loss='mse')\n"
                     "net.fit(X,y,epochs=30,verbose=0,batch_size=N)")  # fmt: skip

@@ -54,6 +54,7 @@ SUBMISSIONS = {
     "46_full_then_minibatch.ipynb": nbs.full_then_minibatch(),
     "47_kernel_view.ipynb": nbs.kernel_view(),
     "48_tf_data_input.ipynb": nbs.tf_data_input(),
+    "49_keras3.ipynb": nbs.keras3(),
     # ... cheating (at most 50, or held for review) ...
     "50_ols_start.ipynb": nbs.ols_start(),
     "51_weight_writing_callback.ipynb": nbs.weight_writing_callback(),

@@ -37,6 +37,7 @@ def folder(batch, name):
         "43_rmsprop_minibatch.ipynb",
         "44_seeded.ipynb",
         "45_logging_callbacks.ipynb",
+        "49_keras3.ipynb",
         "02_lecture.ipynb",
     ],
 )
