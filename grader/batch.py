@@ -33,17 +33,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader import __version__
-from grader.api import unscored_result
 from grader.assignment import Assignment
 from grader.integrity import seal, verified_bytes
 from grader.names import display_name, folder_name
-from grader.result import Result, Status, results_document, write_json_atomic
+from grader.notebook import read_submission, unreadable_key
+from grader.result import Result, results_document, write_json_atomic
 from grader.run.executor import Limits, expect_submissions
 from grader.run.pool import KernelSource, kernel_source, start_or_plain
 from grader.submission import (
     Outcome,
     SubmissionOptions,
     grade_submission_async,
+    refused_outcome,
     with_hidden_folders,
     write_outcome,
 )
@@ -83,11 +84,14 @@ class Done:
 
 
 def find_submissions(folder: Path) -> list[Path]:
-    """The notebook files directly in ``folder`` (hidden files skipped)."""
+    """The notebook files directly in ``folder`` (hidden files skipped).  A symbolic link
+    with a notebook's name is listed too, to be refused with a reason, not skipped."""
     return sorted(
         p
         for p in folder.iterdir()
-        if p.is_file() and p.suffix.lower() in SUBMISSION_SUFFIXES and not p.name.startswith(".")
+        if (p.is_symlink() or p.is_file())
+        and p.suffix.lower() in SUBMISSION_SUFFIXES
+        and not p.name.startswith(".")
     )
 
 
@@ -106,8 +110,14 @@ def reusable_result(path: Path, out: Path, assignment: Assignment, lang: str) ->
         previous = json.loads(content.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
         return None
+    try:
+        digest = hashlib.sha256(read_submission(path)).hexdigest()
+        refused = None
+    except OSError as error:  # refused again for the same reason: nothing changed
+        digest, refused = "", unreadable_key(error)
     unchanged = (
-        previous.get("sha256") == hashlib.sha256(path.read_bytes()).hexdigest()
+        previous.get("sha256") == digest
+        and previous.get("extras", {}).get("refused") == refused
         and previous.get("assignment_digest") == assignment.digest
         and previous.get("grader_version") == __version__
         and previous.get("lang") == lang
@@ -262,14 +272,9 @@ async def _grade_here(
             if interrupt.requested:
                 return
             try:
-                content = path.read_bytes()
+                content = read_submission(path)
             except OSError as error:
-                reason = assignment.message(
-                    "invalid.unreadable", options.lang, error=error.strerror or error
-                )
-                outcome = Outcome(
-                    unscored_result(path.name, assignment, options.lang, Status.INVALID, reason)
-                )
+                outcome = refused_outcome(path.name, error, assignment, options)
             else:
                 outcome = await grade_submission_async(
                     path.name, content, assignment, options, source

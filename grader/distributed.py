@@ -35,6 +35,7 @@ from grader.api import unscored_result  # noqa: E402
 from grader.assignment import Assignment  # noqa: E402
 from grader.batch import DaskUnavailable  # noqa: E402
 from grader.dask_preload import take  # noqa: E402
+from grader.notebook import read_submission  # noqa: E402
 from grader.result import Result, Status  # noqa: E402
 from grader.run.pool import KernelSource, PlainSource, PoolUnavailable, kernel_source  # noqa: E402
 from grader.submission import (  # noqa: E402
@@ -42,6 +43,7 @@ from grader.submission import (  # noqa: E402
     SubmissionOptions,
     grade_submission_async,
     internal_error_result,
+    refused_outcome,
 )
 
 try:
@@ -249,18 +251,9 @@ def grade_on_dask(
             while waiting and len(running) < _slots(client):
                 path = waiting.pop()
                 try:
-                    content = path.read_bytes()
+                    content = read_submission(path)
                 except OSError as error:
-                    reason = assignment.message(
-                        "invalid.unreadable", options.lang, error=error.strerror or error
-                    )
-                    collector.graded(
-                        Outcome(
-                            unscored_result(
-                                path.name, assignment, options.lang, Status.INVALID, reason
-                            )
-                        )
-                    )
+                    collector.graded(refused_outcome(path.name, error, assignment, options))
                     continue
                 future = client.submit(
                     grade_on_worker,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,14 +30,44 @@ class LoadedNotebook:
     kernel_name: str | None
 
 
+class NotARegularFile(OSError):
+    """A submission that is not a file of its own: a symbolic link (which could name the
+    instructor's solution, another student's notebook or the grader's key), a FIFO or a
+    device.  ``key`` names the message that says so."""
+
+    def __init__(self, what: str, key: str):
+        super().__init__(errno.ELOOP if key == "invalid.symlink" else errno.EINVAL, what)
+        self.key = key
+
+
+def read_submission(path: Path) -> bytes:
+    """A submitted file's bytes, never through a symbolic link and never from anything but
+    a regular file (a FIFO would block the batch)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP or os.path.islink(path):
+            raise NotARegularFile("a symbolic link, not a file", "invalid.symlink") from None
+        raise
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise NotARegularFile("not a regular file", "invalid.not_a_file")
+        return handle.read()
+
+
+def unreadable_key(error: OSError) -> str:
+    """The message for a submission that could not be read."""
+    return getattr(error, "key", "invalid.unreadable")
+
+
 def load_notebook(path: Path) -> LoadedNotebook:
     """Read ``path`` as nbformat 4, upgrading v3 (and older) files."""
     try:
-        raw = path.read_bytes()
+        raw = read_submission(path)
     except OSError as exc:
         error = exc.strerror or exc
         raise InvalidNotebook(
-            f"cannot read the file: {error}", "invalid.unreadable", error=error
+            f"cannot read the file: {error}", unreadable_key(exc), error=error
         ) from None
     return notebook_from_bytes(raw)
 

@@ -26,7 +26,7 @@ from grader.api import STATUS_OF_RUN, _run_summary, judge_facts, unscored_result
 from grader.assignment import Assignment
 from grader.facts import facts_text
 from grader.names import display_name
-from grader.notebook import InvalidNotebook, notebook_from_bytes
+from grader.notebook import InvalidNotebook, notebook_from_bytes, unreadable_key
 from grader.report.html import recorded_png, render_student_report
 from grader.result import Result, strict, write_text_atomic
 from grader.run.executor import Limits, execute_submission_async
@@ -170,6 +170,10 @@ async def grade_submission_async(
             {},
             [],
         )
+    return _with_report(result, artifacts, records, assignment, options)
+
+
+def _with_report(result, artifacts, records, assignment, options) -> Outcome:
     warnings = []
     if options.report:
         try:
@@ -180,6 +184,20 @@ async def grade_submission_async(
         except Exception as error:  # noqa: BLE001 - a page never costs the result
             warnings.append(f"no report for {result.submission}: {error}")
     return Outcome(result, artifacts, tuple(warnings))
+
+
+def refused_outcome(
+    name: str, error: OSError, assignment: Assignment, options: SubmissionOptions
+) -> Outcome:
+    """A submitted file that could not be read (a symbolic link, not a regular file,
+    unreadable): invalid, with its reason and its page; ``extras.refused`` lets a re-run
+    with nothing changed reuse it."""
+    key = unreadable_key(error)
+    reason = assignment.message(key, options.lang, error=error.strerror or error)
+    result = unscored_result(
+        name, assignment, options.lang, "invalid", reason, extras={"refused": key}
+    )
+    return _with_report(result, {}, [], assignment, options)
 
 
 def grade_submission(

@@ -209,12 +209,15 @@ def fingerprint_notebook(notebook: dict) -> dict:
 
 def fingerprint_file(path: Path) -> dict | None:
     """The fingerprint of a submitted file; None when it is not a notebook's JSON."""
+    from grader.notebook import read_submission  # never through a link
+
     try:
-        notebook = json.loads(path.read_bytes())
+        raw = read_submission(path)
+        notebook = json.loads(raw)
     except (OSError, ValueError):
         return None
     if not isinstance(notebook, dict):
         return None
     fingerprint = fingerprint_notebook(notebook)
-    fingerprint["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    fingerprint["sha256"] = hashlib.sha256(raw).hexdigest()
     return fingerprint

@@ -51,7 +51,7 @@ def write_fingerprints(paths: list[Path], out: Path) -> None:
     """Fingerprint each submitted file whose fingerprint is missing or stale."""
     for path in paths:
         target = submission_folder(out, display_name(path.name)) / FINGERPRINT
-        if not path.is_file() or not target.parent.is_dir():
+        if path.is_symlink() or not path.is_file() or not target.parent.is_dir():
             continue
         if target.is_file():
             try:

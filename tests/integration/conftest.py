@@ -101,6 +101,9 @@ SEMESTER = {
 # made at run time: they name this run's listener port and folders
 HOSTILE = ("31_network.ipynb", "32_files_a.ipynb", "32_files_b.ipynb")
 WITH_MARKDOWN = {"숙제_홍길동.ipynb"}
+# a link with a notebook's name, to a notebook outside the folder (say, the solution): refused
+SYMLINK = "16_symlink.ipynb"
+
 NOT_NOTEBOOKS = {
     "17_broken.ipynb": b'{"cells": [',
     "18_empty.ipynb": b"",
@@ -162,6 +165,8 @@ def batch(tmp_path_factory):
         nbs.write_notebook(nbs.homework(), folder / os.fsdecode(raw))
     for name, content in NOT_NOTEBOOKS.items():
         (folder / name).write_bytes(content)
+    elsewhere = tmp_path_factory.mktemp("instructor")
+    (folder / SYMLINK).symlink_to(nbs.write_notebook(nbs.homework(), elsewhere / "solution.ipynb"))
     before = folder_digest(folder)
     command = [
         sys.executable,

@@ -18,6 +18,7 @@ from tests.integration.conftest import (
     ODD_NAMES,
     SEMESTER,
     SUBMISSIONS,
+    SYMLINK,
 )
 
 pytestmark = pytest.mark.integration
@@ -44,7 +45,7 @@ def printed_weights(batch, name) -> list[np.ndarray]:
 
 def test_batch_exits_zero_and_lists_every_file(batch):
     assert batch["completed"].returncode == 0, batch["completed"].stderr[-2000:]
-    expected = set(SUBMISSIONS) | set(NOT_NOTEBOOKS) | set(HOSTILE) | {"20_v3.ipynb"}
+    expected = set(SUBMISSIONS) | set(NOT_NOTEBOOKS) | set(HOSTILE) | {"20_v3.ipynb", SYMLINK}
     expected |= set(ODD_NAMES.values())
     expected |= set(SEMESTER)
     assert set(batch["by_name"]) == expected
@@ -186,6 +187,7 @@ def test_kernel_death_is_an_error_with_its_reason(batch):
         ("17_broken.ipynb", "`JSON` 형식이 아닙니다 (1번째 줄"),
         ("18_empty.ipynb", "빈 파일입니다"),
         ("19_not_json.ipynb", "`JSON` 형식이 아닙니다 (1번째 줄, 1번째 글자)"),
+        (SYMLINK, "심볼릭 링크입니다"),  # not followed: the link's target is never read
     ],
 )
 def test_files_that_are_not_notebooks_are_invalid(batch, name, reason):
