@@ -14,7 +14,7 @@ from grader.assignment import Assignment, load_assignment
 from grader.facts import Facts
 from grader.judge import Case, RunSummary, judge, localise, total_score
 from grader.names import display_name
-from grader.notebook import read_submission, unreadable_key
+from grader.notebook import read_submission, unreadable_key, unreadable_params
 from grader.reference import reference_for
 from grader.result import FailedCell, Result
 from grader.run.executor import (
@@ -259,7 +259,7 @@ async def grade_notebook_async(
     try:
         content = read_submission(path)
     except OSError as exc:
-        reason = assignment.message(unreadable_key(exc), lang, error=exc.strerror or exc)
+        reason = assignment.message(unreadable_key(exc), lang, **unreadable_params(exc))
         return unscored_result(path, assignment, lang, "invalid", reason)
     options = with_hidden_folders(SubmissionOptions(limits, lang, report=False), path.parent)
     outcome = await grade_submission_async(path.name, content, assignment, options, source)

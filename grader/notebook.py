@@ -30,29 +30,36 @@ class LoadedNotebook:
     kernel_name: str | None
 
 
-class NotARegularFile(OSError):
-    """A submission that is not a file of its own: a symbolic link (which could name the
+MAX_SUBMISSION_BYTES = 64 * 1024 * 1024  # a notebook with many figures is a few MB
+
+
+class RefusedSubmission(OSError):
+    """A submission the grader will not read: a symbolic link (which could name the
     instructor's solution, another student's notebook or the grader's key), a FIFO or a
-    device.  ``key`` names the message that says so."""
+    device, or a file over MAX_SUBMISSION_BYTES.  ``key`` names the message."""
 
     def __init__(self, what: str, key: str):
         super().__init__(errno.ELOOP if key == "invalid.symlink" else errno.EINVAL, what)
         self.key = key
 
 
-def read_submission(path: Path) -> bytes:
-    """A submitted file's bytes, never through a symbolic link and never from anything but
-    a regular file (a FIFO would block the batch)."""
+def read_submission(path: Path, limit: int = MAX_SUBMISSION_BYTES) -> bytes:
+    """A submitted file's bytes, never through a symbolic link, never from anything but
+    a regular file (a FIFO would block the batch), never more than ``limit`` of them (a
+    huge file would take the grader's memory and time)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
         if exc.errno == errno.ELOOP or os.path.islink(path):
-            raise NotARegularFile("a symbolic link, not a file", "invalid.symlink") from None
+            raise RefusedSubmission("a symbolic link, not a file", "invalid.symlink") from None
         raise
     with os.fdopen(fd, "rb") as handle:
         if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            raise NotARegularFile("not a regular file", "invalid.not_a_file")
-        return handle.read()
+            raise RefusedSubmission("not a regular file", "invalid.not_a_file")
+        content = handle.read(limit + 1)
+    if len(content) > limit:
+        raise RefusedSubmission(f"more than {limit // (1024 * 1024)} MiB", "invalid.too_large")
+    return content
 
 
 def unreadable_key(error: OSError) -> str:
@@ -60,14 +67,19 @@ def unreadable_key(error: OSError) -> str:
     return getattr(error, "key", "invalid.unreadable")
 
 
+def unreadable_params(error: OSError) -> dict:
+    """That message's parameters."""
+    return {"error": error.strerror or error, "limit": MAX_SUBMISSION_BYTES // (1024 * 1024)}
+
+
 def load_notebook(path: Path) -> LoadedNotebook:
     """Read ``path`` as nbformat 4, upgrading v3 (and older) files."""
     try:
         raw = read_submission(path)
     except OSError as exc:
-        error = exc.strerror or exc
+        params = unreadable_params(exc)
         raise InvalidNotebook(
-            f"cannot read the file: {error}", unreadable_key(exc), error=error
+            f"cannot read the file: {params['error']}", unreadable_key(exc), **params
         ) from None
     return notebook_from_bytes(raw)
 

@@ -26,7 +26,12 @@ from grader.api import STATUS_OF_RUN, _run_summary, judge_facts, unscored_result
 from grader.assignment import Assignment
 from grader.facts import facts_text
 from grader.names import display_name
-from grader.notebook import InvalidNotebook, notebook_from_bytes, unreadable_key
+from grader.notebook import (
+    InvalidNotebook,
+    notebook_from_bytes,
+    unreadable_key,
+    unreadable_params,
+)
 from grader.report.html import recorded_png, render_student_report
 from grader.result import Result, strict, write_text_atomic
 from grader.run.executor import Limits, execute_submission_async
@@ -193,7 +198,7 @@ def refused_outcome(
     unreadable): invalid, with its reason and its page; ``extras.refused`` lets a re-run
     with nothing changed reuse it."""
     key = unreadable_key(error)
-    reason = assignment.message(key, options.lang, error=error.strerror or error)
+    reason = assignment.message(key, options.lang, **unreadable_params(error))
     result = unscored_result(
         name, assignment, options.lang, "invalid", reason, extras={"refused": key}
     )

@@ -7,7 +7,7 @@ import pytest
 
 from grader.notebook import (
     InvalidNotebook,
-    NotARegularFile,
+    RefusedSubmission,
     load_notebook,
     read_submission,
     unreadable_key,
@@ -65,7 +65,7 @@ def test_a_symlink_is_refused_not_followed(tmp_path):
     with pytest.raises(InvalidNotebook) as caught:
         load_notebook(link)
     assert caught.value.key == "invalid.symlink"
-    with pytest.raises(NotARegularFile):
+    with pytest.raises(RefusedSubmission):
         read_submission(link)
     assert read_submission(solution) == solution.read_bytes()  # a file is read as before
 
@@ -73,6 +73,32 @@ def test_a_symlink_is_refused_not_followed(tmp_path):
 def test_a_fifo_is_refused_without_blocking(tmp_path):
     fifo = tmp_path / "pipe.ipynb"
     os.mkfifo(fifo)
-    with pytest.raises(NotARegularFile) as caught:
+    with pytest.raises(RefusedSubmission) as caught:
         read_submission(fifo)  # O_NONBLOCK: no writer, no wait
     assert unreadable_key(caught.value) == "invalid.not_a_file"
+
+
+def test_a_huge_file_is_refused_after_reading_no_more_than_the_limit(tmp_path):
+    big = tmp_path / "big.ipynb"
+    big.write_bytes(b"{" + b" " * 2048 + b"}")
+    assert read_submission(big, limit=4096) == big.read_bytes()
+    with pytest.raises(RefusedSubmission) as caught:
+        read_submission(big, limit=1024)
+    assert unreadable_key(caught.value) == "invalid.too_large"
+    assert "more than" in caught.value.strerror
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_a_refused_file_gets_an_invalid_result_and_a_page(tmp_path, exp_decay, lang):
+    from grader.submission import SubmissionOptions, refused_outcome
+
+    big = tmp_path / "big.ipynb"
+    big.write_bytes(b" " * 2048)
+    with pytest.raises(RefusedSubmission) as caught:
+        read_submission(big, limit=1024)
+    outcome = refused_outcome(big.name, caught.value, exp_decay, SubmissionOptions(lang=lang))
+    result = outcome.result
+    assert result.status == "invalid" and result.score == 0
+    assert result.extras == {"refused": "invalid.too_large"}
+    assert "64 MiB" in result.messages[0] and "\n" not in result.messages[0]
+    assert "report.html" in outcome.artifacts
