@@ -96,6 +96,10 @@ def notebook_from_bytes(raw: bytes) -> LoadedNotebook:
         ) from None
     try:
         as_json = json.loads(text)
+    except RecursionError:
+        raise InvalidNotebook(
+            "the file is JSON nested deeper than any notebook", "invalid.too_deep"
+        ) from None
     except json.JSONDecodeError as exc:
         raise InvalidNotebook(
             f"the file is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
@@ -113,6 +117,10 @@ def notebook_from_bytes(raw: bytes) -> LoadedNotebook:
     try:
         nb = nbformat.reads(text, as_version=4)
         nbformat.validate(nb)
+    except RecursionError:
+        raise InvalidNotebook(
+            "the file is JSON nested deeper than any notebook", "invalid.too_deep"
+        ) from None
     except (ValidationError, ValueError, KeyError, TypeError, AttributeError) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InvalidNotebook(
