@@ -13,7 +13,12 @@ code does that a grader must know about becomes an "evidence" record:
   * gc introspection (``gc.get_objects``, ``get_referrers``, ``get_referents``): blocked;
   * frame access (``sys._getframe``, ``inspect.currentframe/stack``, ``tb_frame``,
     ``gi_frame``...): blocked;
-  * ``ctypes``, ``sys.settrace``/``setprofile``, another audit hook: blocked;
+  * ``ctypes``, another audit hook: blocked; ``sys.settrace``/``setprofile``: blocked for
+    everyone but the probe's own two line-table functions (a trusted library such as
+    IPython's debugger or ``%prun`` would install a function the student chose);
+  * any of these from a stack that is the standard library's alone (a thread or an
+    executor whose target is ``gc.get_objects``, ``threading.settrace`` hooks): blocked,
+    since whoever asked is not on the stack;
   * reopening one of its own descriptors through ``/proc/self/fd``, ``/dev/fd`` or its
     memory through ``/proc/self/mem`` (whoever asks): blocked; listing
     ``/proc/self/fd``, ``open(<int>)`` in student code: recorded (other processes'
@@ -58,6 +63,10 @@ _WATCHED = frozenset(
         "os.scandir",
         "sys.settrace",
         "sys.setprofile",
+        "compile",
+        "code.__new__",
+        "marshal.loads",
+        "exec",
         "sys.addaudithook",
         "ctypes.dlopen",
         "ctypes.dlsym",
@@ -91,10 +100,11 @@ def _trusted_prefixes(extra):
     return tuple(sorted(p.rstrip("/") + "/" for p in prefixes if p))
 
 
-def install(journal_fd, secret, probe_module, probe_codes, guarded):
+def install(journal_fd, secret, probe_module, probe_codes, guarded, tracing_codes=()):
     """Register the hook.  ``probe_codes``: the code objects allowed to emit (the probe's
     ``emit`` first); ``guarded``: objects whose attributes must not change (classes and
-    the probe module).  Returns nothing: nothing outside the hook holds its state."""
+    the probe module); ``tracing_codes``: the only code allowed to call ``sys.settrace``
+    or ``sys.setprofile``.  Returns nothing: nothing outside the hook holds its state."""
     state = {
         "seq": 0,
         "evidence": 0,
@@ -106,6 +116,7 @@ def install(journal_fd, secret, probe_module, probe_codes, guarded):
     trusted = _trusted_prefixes([os.path.dirname(os.path.dirname(os.path.abspath(__file__)))])
     emit_code = probe_codes[0]
     caller_codes = frozenset(probe_codes[1:])
+    tracers = frozenset(tracing_codes)
     guarded_ids = {id(obj) for obj in guarded}
     guarded_objects = tuple(guarded)  # keeps the ids valid
     module_name = getattr(probe_module, "__name__", None)
@@ -176,24 +187,64 @@ def install(journal_fd, secret, probe_module, probe_codes, guarded):
         for name in changed():
             evidence("probe_altered", name, False, None)
 
+    normal = {}  # a code's file name -> its normal form ("/lib/x/../../tmp" -> "/tmp")
+
+    def clean(filename):
+        found = normal.get(filename)
+        if found is None:
+            found = os.path.normpath(filename) if filename.startswith("/") else filename
+            if len(normal) < 100_000:
+                normal[filename] = found
+        return found
+
+    def trusted_name(filename):
+        filename = clean(filename)
+        return filename.startswith(trusted) or filename.startswith("<frozen ")
+
     def student(code):
-        filename = code.co_filename
-        return not (filename.startswith(trusted) or filename.startswith("<frozen "))
+        return not trusted_name(code.co_filename)
 
     def outside_stdlib(frame):
         """The first frame that is not the standard library's own code."""
         stdlib = trusted_stdlib
-        while frame is not None and (
-            frame.f_code.co_filename.startswith(stdlib)
-            or frame.f_code.co_filename.startswith("<frozen ")
-        ):
+        while frame is not None:
+            filename = clean(frame.f_code.co_filename)
+            if not (filename.startswith(stdlib) or filename.startswith("<frozen ")):
+                break
             frame = frame.f_back
         return frame
+
+    def disguised(source, filename, caller):
+        """Code made under a trusted file's name (the standard library's, an installed
+        package's, ``<frozen ...>``) for student code: the guard would trust its frames.
+        Only the file's own source passes (the import system compiling a module that has
+        no cached bytecode)."""
+        name = os.fsdecode(filename) if isinstance(filename, bytes) else str(filename)
+        if caller is None or not trusted_name(name):
+            return False
+        frame = outside_stdlib(caller)
+        if frame is not None and not student(frame.f_code):
+            return False  # a trusted library's own doing
+        if isinstance(source, (str, bytes)) and clean(name).startswith("/"):
+            try:
+                with open(clean(name), "rb") as handle:
+                    on_disk = handle.read(len(source) * 4 + 1)
+                if source == on_disk or (isinstance(source, str) and source.encode() == on_disk):
+                    return False
+            except (OSError, UnicodeEncodeError):
+                pass
+        return True
 
     paths = sysconfig.get_paths()
     trusted_stdlib = tuple(
         {paths["stdlib"].rstrip("/") + "/", os.path.realpath(paths["stdlib"]).rstrip("/") + "/"}
     )
+
+    def only_stdlib(caller):
+        """Nothing but the standard library on the stack: a thread's or an executor's
+        target that is a standard-library function, or a threading hook; whoever asked
+        for it is not on the stack, so nobody vouches for it."""
+        return caller is not None and outside_stdlib(caller) is None
 
     def blocked(what, detail, frame):
         evidence(what, detail, True, frame)
@@ -248,6 +299,8 @@ def install(journal_fd, secret, probe_module, probe_codes, guarded):
         if event.startswith("gc.") or event in ("sys._getframe", "sys._current_frames"):
             if caller is not None and student(caller.f_code):
                 return ("introspection", event, caller, True)
+            if event != "sys._getframe" and only_stdlib(caller):
+                return ("introspection", event, caller, True)
             if (
                 caller is not None
                 and event == "sys._getframe"
@@ -287,10 +340,49 @@ def install(journal_fd, secret, probe_module, probe_codes, guarded):
                 if frame is not None and student(frame.f_code):
                     return ("descriptor", f"listdir {text}", frame, False)
             return None
-        # ctypes, tracing, audit hooks
+        if event == "compile" or event == "code.__new__":
+            source, filename = (args[0], args[1]) if event == "compile" else (None, args[1])
+            if disguised(source, filename, caller):
+                return (
+                    "disguise",
+                    f"{event} {str(filename)[:200]}",
+                    outside_stdlib(caller) or caller,
+                    True,
+                )
+            return None
+        if event == "exec":
+            code = args[0] if args else None
+            if caller is None or not hasattr(code, "co_filename"):
+                return None
+            if not trusted_name(code.co_filename):
+                return None  # cells, exec'd strings: the student's, and judged as such
+            frame = outside_stdlib(caller)
+            if frame is not None and not student(frame.f_code):
+                return None  # a trusted library running its own code
+            origin = _module_origin(caller)
+            if origin is not None and trusted_name(origin):
+                return None  # the import system running an installed module
+            where = frame or caller
+            return ("disguise", f"exec {code.co_filename[:200]}", where, True)
+        if event == "marshal.loads":
+            # code objects from bytes carry any file name they like; the import system
+            # (its frames are frozen) loads cached bytecode this way, students never need to
+            if caller is not None and (student(caller.f_code) or only_stdlib(caller)):
+                return ("disguise", event, caller, True)
+            return None
+        if event in ("sys.settrace", "sys.setprofile"):
+            if caller is not None and caller.f_code in tracers:
+                return None
+            return ("tracing", event, outside_stdlib(caller) or caller, True)
+        # ctypes, audit hooks
         frame = outside_stdlib(caller)
-        if frame is not None and student(frame.f_code):
-            return ("native" if event.startswith("ctypes") else "tracing", event, frame, True)
+        if (frame is not None and student(frame.f_code)) or only_stdlib(caller):
+            return (
+                "native" if event.startswith("ctypes") else "tracing",
+                event,
+                frame or caller,
+                True,
+            )
         return None
 
     for obj in guarded_objects:
@@ -340,6 +432,19 @@ def _cell_value(cell):
 def _name(obj):
     name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
     return name or type(obj).__name__
+
+
+def _module_origin(frame, depth=8):
+    """The file a module being imported comes from (the import system's ``exec_module``
+    holds the module in a local), or None when no import is under way."""
+    while frame is not None and depth > 0:
+        module = frame.f_locals.get("module") if frame.f_code.co_name == "exec_module" else None
+        spec = getattr(module, "__spec__", None)
+        origin = getattr(spec, "origin", None)
+        if isinstance(origin, str):
+            return origin
+        frame, depth = frame.f_back, depth - 1
+    return None
 
 
 def _where(frame, trusted):

@@ -806,6 +806,7 @@ def install(journal_fd, secret):
             for obj in (module, _describe, Probe, _StepRecorder, _Keras, _probe)
             if obj is not None
         ],
+        [_warm_line_tables.__code__, _stop_line_tables.__code__],
     )
     _forget_secret(secret)
     _probe.install()

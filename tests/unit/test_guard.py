@@ -61,6 +61,25 @@ probe._describe._layers = lambda model: []
 attempt("plain", lambda: [1, 2, 3].copy())
 """
 
+# what a student who has read the guard tries next: standard-library code as the caller
+# (a thread pool's worker runs gc.get_objects, threading's hook installs a tracer)
+THROUGH_THE_STANDARD_LIBRARY = """
+import concurrent.futures, gc, threading
+pool = concurrent.futures.ThreadPoolExecutor(1)
+attempt("gc_pool", lambda: pool.submit(gc.get_objects).result())
+attempt("referents_pool", lambda: pool.submit(gc.get_referents, probe).result())
+attempt("frames_pool", lambda: pool.submit(sys._current_frames).result())
+attempt("getframe_pool", lambda: pool.submit(sys._getframe, 0).result())  # its own frame
+ran = []
+threading.settrace(lambda frame, event, arg: None)
+worker = threading.Thread(target=lambda: ran.append(1))
+worker.start()
+worker.join()
+threading.settrace(None)
+results["traced_thread_ran"] = bool(ran)
+attempt("profile", lambda: __import__("cProfile").Profile().runcall(len, []))
+"""
+
 
 def run(tmp_path: Path, student: str) -> tuple[str, object]:
     journal = tmp_path / "facts.jsonl"
@@ -98,6 +117,65 @@ def test_student_tricks_are_blocked_and_recorded(tmp_path):
     # the probe's own end record is there; the forged ones are not
     assert facts.finished and not facts.net_is_model
     assert facts.rejected_records == 1  # the raw line written to the descriptor
+
+
+def test_the_standard_library_is_no_way_around_the_guard(tmp_path):
+    out, facts = run(tmp_path, textwrap.dedent(THROUGH_THE_STANDARD_LIBRARY))
+    results = dict(eval(out.strip().splitlines()[-1]))  # our own script's output
+    for label in ("gc_pool", "referents_pool", "frames_pool", "profile"):
+        assert results[label] == "PermissionError", (label, results)
+    assert results["getframe_pool"] == "ok"  # a worker's own frame shows nothing of ours
+    assert results["traced_thread_ran"] is False  # its tracer was refused: it never ran
+    seen = {(e.what, e.detail) for e in facts.evidence}
+    assert ("introspection", "gc.get_objects") in seen
+    assert ("introspection", "sys._current_frames") in seen
+    assert ("tracing", "sys.settrace") in seen
+    assert ("tracing", "sys.setprofile") in seen
+    assert facts.finished
+
+
+# code made under a trusted file's name would run as trusted code
+DISGUISES = """
+import marshal, sysconfig, fractions
+lib = sysconfig.get_paths()["stdlib"]
+grab = "import gc\\nfound = len(gc.get_objects())"
+space = {}
+attempt("stdlib_name", lambda: compile(grab, lib + "/fake_module.py", "exec"))
+attempt("frozen_name", lambda: compile(grab, "<frozen importlib._bootstrap>", "exec"))
+attempt("renamed", lambda: compile(grab, "cell", "exec").replace(co_filename=lib + "/os.py"))
+attempt("marshal", lambda: marshal.loads(marshal.dumps(compile("1", "cell", "eval"))))
+# a path that only starts like the standard library's is normalised: still student code
+attempt("dotdot", lambda: exec(compile(grab, lib + "/../../../../tmp/x.py", "exec"), space))
+attempt("own_name", lambda: compile("1 + 1", "my_helper.py", "eval"))
+# bytecode whose file name was patched to a trusted one, loaded by the import system
+import importlib.machinery, importlib.util, os
+target = lib + "/json/evil.py"
+patched = marshal.dumps(compile(grab, "X" * len(target), "exec"))
+patched = patched.replace(("X" * len(target)).encode(), target.encode())
+pyc = os.path.abspath("evil_mod.pyc")
+with open(pyc, "wb") as handle:
+    handle.write(importlib.util.MAGIC_NUMBER + bytes(12) + patched)
+def load_sourceless():
+    loader = importlib.machinery.SourcelessFileLoader("evil_mod", pyc)
+    spec = importlib.util.spec_from_loader("evil_mod", loader)
+    loader.exec_module(importlib.util.module_from_spec(spec))
+attempt("sourceless", load_sourceless)
+attempt("stdlib_import", lambda: __import__("fractions").Fraction(1, 3))
+"""
+
+
+def test_code_under_a_trusted_name_is_refused(tmp_path):
+    out, facts = run(tmp_path, textwrap.dedent(DISGUISES))
+    results = dict(eval(out.strip().splitlines()[-1]))  # our own script's output
+    for label in ("stdlib_name", "frozen_name", "renamed", "marshal", "dotdot", "sourceless"):
+        assert results[label] == "PermissionError", (label, results)
+    assert results["own_name"] == "ok" and results["stdlib_import"] == "ok"
+    kinds = [(e.what, e.detail.split(" ")[0]) for e in facts.evidence]
+    assert ("disguise", "compile") in kinds and ("disguise", "code.__new__") in kinds
+    assert ("disguise", "marshal.loads") in kinds
+    assert ("disguise", "exec") in kinds  # the patched bytecode, stopped before it ran
+    assert ("introspection", "gc.get_objects") in kinds  # the ../ code is the student's
+    assert facts.finished
 
 
 def test_an_honest_run_leaves_no_evidence(tmp_path):
