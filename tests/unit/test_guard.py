@@ -152,7 +152,7 @@ import importlib.machinery, importlib.util, os
 target = lib + "/json/evil.py"
 patched = marshal.dumps(compile(grab, "X" * len(target), "exec"))
 patched = patched.replace(("X" * len(target)).encode(), target.encode())
-pyc = os.path.abspath("evil_mod.pyc")
+pyc = os.path.join(os.path.dirname(os.path.abspath(__file__)), "evil_mod.pyc")
 with open(pyc, "wb") as handle:
     handle.write(importlib.util.MAGIC_NUMBER + bytes(12) + patched)
 def load_sourceless():
